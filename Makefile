@@ -1,0 +1,40 @@
+# Two commands on a fresh machine: `make run` (the product with its demo data) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install run web worker test bench stop token
+
+$(INSTALLED): requirements.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Vitrine needs Python 3.11 or newer"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py setup_demo
+	./bin/run-all
+
+web: install
+	$(BIN)/gunicorn config.wsgi --bind $${VITRINE_BIND:-127.0.0.1:8000} --workers $${WEB_CONCURRENCY:-2} --access-logfile -
+
+worker: install
+	$(BIN)/celery --app config worker --queues default,score,train --loglevel INFO
+
+test: install
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python -m bench
+
+stop: install
+	$(BIN)/python -m config.embedded stop
+
+token: install
+	$(BIN)/python manage.py create_api_token "storefront" --shop $${SHOP:-default}

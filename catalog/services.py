@@ -1,0 +1,185 @@
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from .models import ApiKey, Event, Item, Shop, Shopper
+from .validation import RecordInvalid, event_clean, item_clean
+
+ITEM_CONTENT_FIELDS = (
+    "title", "description", "category_path", "brand", "price", "currency", "image_url", "available", "attributes",
+)
+
+
+@dataclass
+class BatchResult:
+    """What happened to each record of a storefront batch; `rejected` lists errors by index."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[dict] = field(default_factory=list)
+
+    def reject(self, index: int, record_id: str | None, errors: dict[str, str]) -> None:
+        self.rejected.append({"index": index, "id": record_id, "errors": errors})
+
+
+def _record_id(record, key: str) -> str | None:
+    if isinstance(record, dict) and isinstance(record.get(key), (str, int)) and not isinstance(record.get(key), bool):
+        return str(record[key])
+    return None
+
+
+def shop_get_or_create(*, slug: str, name: str = "") -> Shop:
+    shop, _ = Shop.objects.get_or_create(slug=slug, defaults={"name": name or slug.replace("-", " ").title()})
+    return shop
+
+
+def api_key_create(*, shop: Shop, name: str) -> tuple[ApiKey, str]:
+    """Create a key for `shop`; returns the row and the key itself, which is never stored."""
+    while True:
+        raw_key = secrets.token_urlsafe(32)
+        prefix = raw_key[: ApiKey.PREFIX_LENGTH]
+        if not ApiKey.objects.filter(prefix=prefix).exists():
+            break
+    api_key = ApiKey.objects.create(shop=shop, name=name, prefix=prefix, key_hash=ApiKey.hash_key(raw_key))
+    return api_key, raw_key
+
+
+def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
+    api_key = (
+        ApiKey.objects.select_related("shop").filter(prefix=raw_key[: ApiKey.PREFIX_LENGTH]).first()
+    )
+    if api_key is None or not api_key.matches(raw_key):
+        return None
+    now = timezone.now()
+    # One write a minute at most: the key is checked on every storefront request.
+    if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    return api_key
+
+
+def _content_hash(cleaned: dict) -> str:
+    content = {name: cleaned[name] for name in ITEM_CONTENT_FIELDS}
+    return hashlib.sha1(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def item_batch_upsert(*, shop: Shop, items: list) -> BatchResult:
+    """Create or update items by their storefront id; items whose content is unchanged are not rewritten."""
+    result = BatchResult()
+    latest: dict[str, dict] = {}
+    for index, record in enumerate(items):
+        try:
+            cleaned = item_clean(record)
+        except RecordInvalid as invalid:
+            result.reject(index, _record_id(record, "item_id"), invalid.errors)
+            continue
+        cleaned["content_hash"] = _content_hash(cleaned)
+        latest[cleaned["external_id"]] = cleaned  # the last copy of an item in a batch wins
+        result.accepted += 1
+    known = dict(
+        Item.objects.filter(shop=shop, external_id__in=latest).values_list("external_id", "content_hash")
+    )
+    changed = [cleaned for external_id, cleaned in latest.items() if known.get(external_id) != cleaned["content_hash"]]
+    result.created = sum(1 for cleaned in changed if cleaned["external_id"] not in known)
+    result.updated = len(changed) - result.created
+    result.unchanged = len(latest) - len(changed)
+    if changed:
+        Item.objects.bulk_create(
+            [Item(shop=shop, **cleaned) for cleaned in changed],
+            update_conflicts=True,
+            unique_fields=["shop", "external_id"],
+            update_fields=[*ITEM_CONTENT_FIELDS, "content_hash", "updated_at"],
+        )
+    return result
+
+
+def _shopper_ids(*, shop: Shop, external_ids: set[str]) -> dict[str, int]:
+    """Primary keys of these shoppers, creating the ones the shop has not seen yet."""
+    ids = dict(Shopper.objects.filter(shop=shop, external_id__in=external_ids).values_list("external_id", "id"))
+    missing = external_ids - ids.keys()
+    if missing:
+        Shopper.objects.bulk_create(
+            [Shopper(shop=shop, external_id=external_id) for external_id in missing], ignore_conflicts=True
+        )
+        ids.update(Shopper.objects.filter(shop=shop, external_id__in=missing).values_list("external_id", "id"))
+    return ids
+
+
+def _valid_events(*, shop: Shop, events: list, result: BatchResult) -> list[tuple[int, dict]]:
+    now = timezone.now()
+    valid = []
+    for index, record in enumerate(events):
+        try:
+            valid.append((index, event_clean(record, now=now)))
+        except RecordInvalid as invalid:
+            result.reject(index, _record_id(record, "event_id"), invalid.errors)
+    item_refs = {cleaned["item_id"] for _, cleaned in valid if cleaned["item_id"]}
+    item_ids = dict(Item.objects.filter(shop=shop, external_id__in=item_refs).values_list("external_id", "id"))
+    known = []
+    for index, cleaned in valid:
+        if cleaned["item_id"] and cleaned["item_id"] not in item_ids:
+            message = f"Unknown item '{cleaned['item_id']}': send it to POST /api/v1/items first."
+            result.reject(index, cleaned["event_id"], {"item_id": message})
+            continue
+        cleaned["item_pk"] = item_ids.get(cleaned["item_id"])
+        known.append((index, cleaned))
+    return known
+
+
+def event_batch_ingest(*, shop: Shop, events: list) -> BatchResult:
+    """Store a batch of storefront events; each is validated alone and an event_id is stored once."""
+    result = BatchResult()
+    valid = _valid_events(shop=shop, events=events, result=result)
+    fresh: dict[str, dict] = {}
+    for _, cleaned in valid:
+        fresh.setdefault(cleaned["event_id"], cleaned)
+    stored = set(Event.objects.filter(shop=shop, event_id__in=fresh).values_list("event_id", flat=True))
+    new_events = [cleaned for event_id, cleaned in fresh.items() if event_id not in stored]
+    result.accepted = len(valid)
+    result.duplicates = len(valid) - len(new_events)
+    if not new_events:
+        return result
+    with transaction.atomic():
+        shopper_ids = _shopper_ids(shop=shop, external_ids={cleaned["shopper_id"] for cleaned in new_events})
+        Event.objects.bulk_create(
+            [
+                Event(
+                    shop=shop,
+                    event_id=cleaned["event_id"],
+                    shopper_id=shopper_ids[cleaned["shopper_id"]],
+                    item_id=cleaned["item_pk"],
+                    type=cleaned["type"],
+                    value=cleaned["value"],
+                    query=cleaned["query"],
+                    session_id=cleaned["session_id"],
+                    occurred_at=cleaned["occurred_at"],
+                    context=cleaned["context"],
+                )
+                for cleaned in new_events
+            ],
+            ignore_conflicts=True,  # a concurrent resend of the same event_id stays a single row
+        )
+    result.created = len(new_events)
+    return result
+
+
+def shopper_erase(*, shop: Shop, external_id: str) -> bool:
+    """Delete a shopper and every event of theirs; False when the shop has no such shopper."""
+    deleted, _ = Shopper.objects.filter(shop=shop, external_id=external_id).delete()
+    return deleted > 0
+
+
+def item_interaction_counts_refresh(*, shop: Shop) -> int:
+    """Recount each item's events; returns how many items the shop has."""
+    counts = (
+        Event.objects.filter(item=OuterRef("pk")).order_by().values("item").annotate(total=Count("pk")).values("total")
+    )
+    return Item.objects.filter(shop=shop).update(interaction_count=Coalesce(Subquery(counts), 0))

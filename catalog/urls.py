@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("items", api.ItemBatchApi.as_view(), name="api-items"),
+    path("items/<str:external_id>", api.ItemDetailApi.as_view(), name="api-item"),
+    path("events", api.EventBatchApi.as_view(), name="api-events"),
+    path("shoppers/<str:external_id>", api.ShopperDetailApi.as_view(), name="api-shopper"),
+]

@@ -1,0 +1,17 @@
+from django.conf import settings
+from django.db import connection
+
+
+def test_the_database_is_postgresql_with_pgvector(db):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        assert cursor.fetchone() is not None
+    assert connection.vendor == "postgresql"
+
+
+def test_the_cache_is_a_real_redis():
+    from django.core.cache import cache
+
+    cache.set("vitrine-test-key", {"a": 1}, 5)
+    assert cache.get("vitrine-test-key") == {"a": 1}
+    assert settings.CACHES["default"]["BACKEND"].endswith("RedisCache")
