@@ -14,6 +14,9 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
+# pgserver keeps its lock under XDG_RUNTIME_DIR and warns when falling back to /tmp, which is fine here.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # A unix socket path must fit in 108 bytes; deep checkouts fall back to /tmp.
 _MAX_SOCKET_PATH = 100
@@ -37,8 +40,6 @@ def _file_lock(path: Path):
 
 def postgres_settings(data_dir: Path, database: str) -> dict:
     """Start (or attach to) the embedded PostgreSQL and return Django DATABASES settings."""
-    # pgserver keeps its lock under XDG_RUNTIME_DIR and warns when falling back to /tmp, as it should here.
-    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     import pgserver
 
     server = pgserver.get_server(data_dir / "pg", cleanup_mode="stop")
