@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run web worker test bench stop token
+.PHONY: install run web worker beat test bench stop token
 
 $(INSTALLED): requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Vitrine needs Python 3.11 or newer"'
@@ -26,6 +26,9 @@ web: install
 
 worker: install
 	$(BIN)/celery --app config worker --queues default,score,train --loglevel INFO
+
+beat: install
+	$(BIN)/celery --app config beat --loglevel INFO
 
 test: install
 	$(BIN)/pytest

@@ -9,6 +9,7 @@ from kombu import Queue as KombuQueue
 from . import embedded
 from .env import env_bool, env_float, env_int, env_list, env_str
 from .queues import Queue
+from .schedule import beat_schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = embedded.data_dir()
@@ -124,9 +125,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = Queue.DEFAULT
 CELERY_TASK_QUEUES = [KombuQueue(queue) for queue in Queue]
 CELERY_TASK_ROUTES = {
-    "recommender.tasks.train_*": {"queue": Queue.TRAIN},
-    "recommender.tasks.score_*": {"queue": Queue.SCORE},
+    "recommender.tasks.train_model_version_task": {"queue": Queue.TRAIN},
+    "recommender.tasks.score_active_shoppers_task": {"queue": Queue.SCORE},
 }
+CELERY_BEAT_SCHEDULE = beat_schedule()
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -197,3 +200,7 @@ VITRINE_DEMO_DATA = env_str("VITRINE_DEMO_DATA", str(BASE_DIR.parent / "shared" 
 VITRINE_ARTIFACTS_DIR = Path(env_str("VITRINE_ARTIFACTS_DIR", str(DATA_DIR / "artifacts")))
 VITRINE_TEXT_MODEL_PATH = env_str("VITRINE_TEXT_MODEL_PATH")
 VITRINE_POPULARITY_HALF_LIFE_DAYS = env_float("VITRINE_POPULARITY_HALF_LIFE_DAYS", 30.0)
+VITRINE_TRAIN_DEVICE = env_str("VITRINE_TRAIN_DEVICE")  # empty: the GPU when there is one, else the CPU
+VITRINE_CPU_TRAIN_TIME_LIMIT_S = env_float("VITRINE_CPU_TRAIN_TIME_LIMIT_S", 300.0)
+VITRINE_GPU_TRAIN_TIME_LIMIT_S = env_float("VITRINE_GPU_TRAIN_TIME_LIMIT_S", 0.0) or None
+VITRINE_SEQUENCE_LENGTH = env_int("VITRINE_SEQUENCE_LENGTH", 50)

@@ -1,0 +1,20 @@
+"""Periodic work, in one place. Crontab entries with an expiry: a missed run is skipped, not piled up."""
+
+from celery.schedules import crontab
+
+from .env import env_int
+
+
+def beat_schedule() -> dict:
+    return {
+        "retrain-every-family": {
+            "task": "recommender.tasks.train_scheduled_task",
+            "schedule": crontab(hour=env_int("VITRINE_RETRAIN_HOUR", 3), minute=0),
+            "options": {"expires": 3600},
+        },
+        "precompute-candidates": {
+            "task": "recommender.tasks.score_scheduled_task",
+            "schedule": crontab(minute=15),
+            "options": {"expires": 1800},
+        },
+    }

@@ -1,0 +1,86 @@
+from django.db import models
+from django.db.models import Q
+from pgvector.django import HnswIndex, VectorField
+
+from catalog.models import Item, Shop, Shopper
+
+TEXT_DIMENSIONS = 384
+
+
+class Family(models.TextChoices):
+    POPULARITY = "popularity", "Popularity and trends"
+    MF = "mf", "Matrix factorization"
+    TEXT = "text", "Text encoder"
+    SEQUENTIAL = "sequential", "Sequential transformer"
+
+
+class ModelVersion(models.Model):
+    """One training run of one model family for one shop, and the model it produced."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="model_versions")
+    family = models.CharField(max_length=16, choices=Family.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    is_active = models.BooleanField(default=False, help_text="The version that serves; one per family and shop.")
+    hyperparameters = models.JSONField(default=dict, blank=True)
+    data_window = models.JSONField(default=dict, blank=True, help_text="First and last event time trained on.")
+    counts = models.JSONField(default=dict, blank=True, help_text="Shoppers, items and events trained on.")
+    device = models.CharField(max_length=32, blank=True)
+    budget_note = models.CharField(max_length=300, blank=True)
+    time_limit_s = models.FloatField(null=True, blank=True)
+    wall_seconds = models.FloatField(null=True, blank=True)
+    metrics = models.JSONField(default=dict, blank=True, help_text="Offline metrics on the held-out last events.")
+    history = models.JSONField(default=dict, blank=True)
+    artifact_path = models.CharField(max_length=500, blank=True)
+    progress = models.FloatField(default=0.0)
+    progress_message = models.CharField(max_length=300, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "family"], condition=Q(is_active=True), name="one_active_version_per_family"
+            )
+        ]
+        indexes = [models.Index(fields=["shop", "family", "-created_at"], name="version_shop_family_created")]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_family_display()} #{self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.SUCCEEDED, self.Status.FAILED}
+
+
+class ItemEmbedding(models.Model):
+    """An item's text embedding; recomputed only when the item's text or the encoder changes."""
+
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, primary_key=True, related_name="embedding")
+    encoder = models.CharField(max_length=300)
+    text_hash = models.CharField(max_length=40)
+    vector = VectorField(dimensions=TEXT_DIMENSIONS)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            HnswIndex(
+                name="item_embedding_hnsw", fields=["vector"], m=16, ef_construction=64, opclasses=["vector_cosine_ops"]
+            )
+        ]
+
+
+class ShopperProfile(models.Model):
+    """What a shopper is into, from their weighted recent events: top categories, brands and title words."""
+
+    shopper = models.OneToOneField(Shopper, on_delete=models.CASCADE, primary_key=True, related_name="profile")
+    tags = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)

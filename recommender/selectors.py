@@ -1,0 +1,91 @@
+from dataclasses import dataclass
+
+import numpy as np
+
+from catalog.models import Event, Item, Shop, Shopper
+
+from .models import Family, ModelVersion
+
+
+@dataclass(frozen=True)
+class ShopArrays:
+    """A shop's training data as arrays, with the database keys behind each index."""
+
+    data: "object"  # recommender.ml.trainer.ShopData; typed loosely so this module imports no ML code
+    item_pks: np.ndarray
+    shopper_pks: np.ndarray
+    first_event_at: str | None
+    last_event_at: str | None
+
+
+def _categories(paths: list[str]) -> np.ndarray:
+    top = [path.split(" > ")[0] if path else "" for path in paths]
+    codes = {name: code for code, name in enumerate(sorted(set(top) - {""}))}
+    return np.asarray([codes.get(name, -1) for name in top], dtype=np.int64)
+
+
+def shop_arrays_load(*, shop: Shop) -> ShopArrays:
+    """Every item of the shop and every event that carries interest, for training."""
+    from recommender.ml.data import Interactions
+    from recommender.ml.nets.text_encoder import item_text
+    from recommender.ml.trainer import EVENT_TYPE_CODES, ShopData
+
+    items = list(Item.objects.filter(shop=shop).order_by("pk").values_list("pk", "title", "brand", "category_path", "description"))
+    item_pks = np.asarray([row[0] for row in items], dtype=np.int64)
+    item_index = {pk: index for index, pk in enumerate(item_pks.tolist())}
+    weights = {event_type: shop.event_weight(event_type) for event_type in EVENT_TYPE_CODES}
+    interesting = [event_type for event_type, weight in weights.items() if weight > 0]
+    rows = list(
+        Event.objects.filter(shop=shop, item__isnull=False, type__in=interesting, shopper__personalization_opt_out=False)
+        .order_by("occurred_at", "pk")
+        .values_list("shopper_id", "item_id", "type", "occurred_at")
+    )
+    shopper_pks = np.asarray(sorted({row[0] for row in rows}), dtype=np.int64)
+    shopper_index = {pk: index for index, pk in enumerate(shopper_pks.tolist())}
+    interactions = Interactions(
+        user_ids=np.asarray([shopper_index[row[0]] for row in rows], dtype=np.int64),
+        item_ids=np.asarray([item_index[row[1]] for row in rows], dtype=np.int64),
+        weights=np.asarray([weights[row[2]] for row in rows], dtype=np.float32),
+        timestamps=np.asarray([row[3].timestamp() for row in rows], dtype=np.float64),
+        event_types=np.asarray([EVENT_TYPE_CODES[row[2]] for row in rows], dtype=np.int64),
+        n_users=len(shopper_pks),
+        n_items=len(item_pks),
+    )
+    data = ShopData(
+        interactions=interactions,
+        item_texts=[item_text(title, brand, path, description) for _, title, brand, path, description in items],
+        item_categories=_categories([row[3] for row in items]),
+    )
+    return ShopArrays(
+        data=data,
+        item_pks=item_pks,
+        shopper_pks=shopper_pks,
+        first_event_at=rows[0][3].isoformat() if rows else None,
+        last_event_at=rows[-1][3].isoformat() if rows else None,
+    )
+
+
+def shopper_recent_events(*, shopper: Shopper, limit: int = 50) -> list[tuple[int, str]]:
+    """(item pk, event type) of the shopper's latest events with an item, oldest first."""
+    rows = (
+        Event.objects.filter(shopper=shopper, item__isnull=False)
+        .order_by("-occurred_at", "-pk")
+        .values_list("item_id", "type")[:limit]
+    )
+    return list(reversed(rows))
+
+
+def active_versions(*, shop: Shop) -> list[ModelVersion]:
+    return list(ModelVersion.objects.filter(shop=shop, is_active=True, status=ModelVersion.Status.SUCCEEDED))
+
+
+def active_version(*, shop: Shop, family: str) -> ModelVersion | None:
+    return ModelVersion.objects.filter(shop=shop, family=family, is_active=True).first()
+
+
+def versions_for(*, shop: Shop, family: str | None = None):
+    versions = ModelVersion.objects.filter(shop=shop)
+    return versions.filter(family=family) if family else versions
+
+
+FAMILY_ORDER = [Family.POPULARITY, Family.MF, Family.TEXT, Family.SEQUENTIAL]

@@ -1,0 +1,18 @@
+from .candidates import candidates_for, candidates_precompute
+from .embeddings import item_embeddings_refresh
+from .profiles import shopper_profile_refresh
+from .registry import version_promote, version_rollback
+from .training import model_version_train, training_dispatch, training_runs_reap_stale, training_versions_create
+
+__all__ = [
+    "candidates_for",
+    "candidates_precompute",
+    "item_embeddings_refresh",
+    "model_version_train",
+    "shopper_profile_refresh",
+    "training_dispatch",
+    "training_runs_reap_stale",
+    "training_versions_create",
+    "version_promote",
+    "version_rollback",
+]

@@ -1,0 +1,93 @@
+"""Scored candidates from every serving model, read online from the shopper's events up to now."""
+
+from datetime import timedelta
+
+import numpy as np
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from catalog.models import Event, Shop, Shopper
+
+from ..models import Family
+from ..selectors import active_versions, shopper_recent_events
+from .registry import model_load
+
+CACHE_SECONDS = 6 * 3600
+
+Candidates = dict[str, list[tuple[int, float]]]
+
+
+def _cache_key(shopper: Shopper, version_ids: list[int]) -> str:
+    # The latest event and the serving versions are in the key: a click or a promote misses the cache.
+    last_event = Event.objects.filter(shopper=shopper).order_by("-pk").values_list("pk", flat=True).first()
+    return f"candidates:{shopper.shop_id}:{shopper.pk}:{last_event}:{'-'.join(map(str, sorted(version_ids)))}"
+
+
+def _top(scores: np.ndarray, k: int, exclude: np.ndarray) -> np.ndarray:
+    scores = scores.astype(np.float32, copy=True)
+    scores[exclude] = -np.inf
+    k = min(k, int(np.isfinite(scores).sum()))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    top = np.argpartition(-scores, k - 1)[:k]
+    return top[np.argsort(-scores[top])]
+
+
+def _score(shop: Shop, shopper: Shopper | None, k: int) -> Candidates:
+    from recommender.ml.trainer import EVENT_TYPE_CODES, score_history
+
+    personal = shopper is not None and not shopper.personalization_opt_out
+    events = shopper_recent_events(shopper=shopper, limit=settings.VITRINE_SEQUENCE_LENGTH) if personal else []
+    _single_thread()
+    candidates: Candidates = {}
+    for version in active_versions(shop=shop):
+        if not personal and version.family != Family.POPULARITY:
+            continue
+        loaded = model_load(version=version)
+        known = [(loaded.item_index[pk], EVENT_TYPE_CODES[kind]) for pk, kind in events if pk in loaded.item_index]
+        items = np.asarray([index for index, _ in known], dtype=np.int64)
+        if version.family != Family.POPULARITY and len(items) == 0:
+            continue
+        types = np.asarray([code for _, code in known], dtype=np.int64)
+        scores = score_history(version.family, loaded.model, items, types)
+        top = _top(scores, k, exclude=np.unique(items))
+        candidates[version.family] = [(int(loaded.item_pks[index]), float(scores[index])) for index in top]
+    return candidates
+
+
+def candidates_for(*, shopper: Shopper | None, k: int = 100, shop: Shop | None = None) -> Candidates:
+    """Per serving family, the top-k (item pk, score) for this shopper, items they already have left out.
+
+    An unknown shopper (None) or one who opted out gets popularity alone. Precomputed candidates
+    are used while the shopper has no newer event and the serving versions are the same.
+    """
+    shop = shop or shopper.shop
+    if shopper is None:
+        return _score(shop, None, k)
+    key = _cache_key(shopper, [version.pk for version in active_versions(shop=shop)])
+    cached = cache.get(key)
+    if cached is not None and cached["k"] >= k:
+        return {family: ranked[:k] for family, ranked in cached["candidates"].items()}
+    candidates = _score(shop, shopper, k)
+    cache.set(key, {"k": k, "candidates": candidates}, CACHE_SECONDS)
+    return candidates
+
+
+def candidates_precompute(*, shop: Shop, days: int = 30, k: int = 100) -> int:
+    """Score shoppers active in the last `days` ahead of their visit; returns how many."""
+    since = timezone.now() - timedelta(days=days)
+    shoppers = Shopper.objects.filter(shop=shop, events__occurred_at__gte=since, personalization_opt_out=False).distinct()
+    count = 0
+    for shopper in shoppers.iterator(chunk_size=500):
+        candidates_for(shopper=shopper, k=k)
+        count += 1
+    return count
+
+
+def _single_thread() -> None:
+    # One shopper's scoring is tiny: more threads only add contention between concurrent requests.
+    import torch
+
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)

@@ -1,0 +1,89 @@
+"""Which version serves, and the serving models kept loaded in each process.
+
+Every request reads the active version ids from the database, so a promote or a rollback
+takes effect at once in every web process and worker, with no restart.
+"""
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from django.db import transaction
+
+from catalog.models import Shop
+
+from ..models import ModelVersion
+
+logger = logging.getLogger(__name__)
+
+
+class VersionNotServable(Exception):
+    pass
+
+
+@dataclass
+class LoadedModel:
+    version_id: int
+    family: str
+    model: object
+    item_pks: np.ndarray
+    item_index: dict[int, int]
+
+
+_loaded: dict[int, LoadedModel] = {}
+
+
+@transaction.atomic
+def version_promote(*, version: ModelVersion) -> ModelVersion:
+    """Make `version` the one that serves its family; the previous one stays for rollback."""
+    if version.status != ModelVersion.Status.SUCCEEDED:
+        raise VersionNotServable(f"Version #{version.pk} is {version.status}; only a succeeded version can serve.")
+    ModelVersion.objects.filter(shop=version.shop, family=version.family, is_active=True).exclude(pk=version.pk).update(
+        is_active=False
+    )
+    ModelVersion.objects.filter(pk=version.pk).update(is_active=True)
+    version.is_active = True
+    logger.info("Shop %s: %s version #%s now serves", version.shop.slug, version.family, version.pk)
+    return version
+
+
+def version_rollback(*, shop: Shop, family: str) -> ModelVersion:
+    """Serve the newest succeeded version older than the one serving now."""
+    current = ModelVersion.objects.filter(shop=shop, family=family, is_active=True).first()
+    older = ModelVersion.objects.filter(shop=shop, family=family, status=ModelVersion.Status.SUCCEEDED)
+    if current is not None:
+        older = older.filter(created_at__lt=current.created_at)
+    previous = older.order_by("-created_at").first()
+    if previous is None:
+        raise VersionNotServable(f"No earlier succeeded {family} version to roll back to.")
+    return version_promote(version=previous)
+
+
+def model_load(*, version: ModelVersion) -> LoadedModel:
+    """The version's model, loaded once per process; models no longer serving are dropped."""
+    loaded = _loaded.get(version.pk)
+    if loaded is not None:
+        return loaded
+    from recommender.ml.registry import load_arrays
+    from recommender.ml.trainer import load_model
+
+    directory = Path(version.artifact_path)
+    _, index = load_arrays(directory / "index")
+    item_pks = index["item_pks"]
+    loaded = LoadedModel(
+        version_id=version.pk,
+        family=version.family,
+        model=load_model(version.family, directory / "model"),
+        item_pks=item_pks,
+        item_index={pk: position for position, pk in enumerate(item_pks.tolist())},
+    )
+    _loaded_prune(keep=set(ModelVersion.objects.filter(is_active=True).values_list("pk", flat=True)))
+    _loaded[version.pk] = loaded
+    return loaded
+
+
+def _loaded_prune(*, keep: set[int]) -> None:
+    for version_id in list(_loaded):
+        if version_id not in keep:
+            del _loaded[version_id]

@@ -1,0 +1,176 @@
+import logging
+import os
+import time
+import traceback
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import Shop
+
+from ..models import Family, ModelVersion
+from ..selectors import FAMILY_ORDER, shop_arrays_load
+from .embeddings import item_embeddings_refresh
+from .registry import version_promote
+
+logger = logging.getLogger(__name__)
+TEXT_FAMILIES = {Family.TEXT, Family.SEQUENTIAL}
+PROGRESS_EVERY_S = 1.0
+# A run still "running" this long past its time limit has lost its process (killed, or the machine went away).
+STALE_AFTER = timedelta(minutes=30)
+
+
+class TrainingError(Exception):
+    pass
+
+
+def training_versions_create(*, shop: Shop, families: list[str], time_limit_s: float | None = None) -> list[ModelVersion]:
+    unknown = set(families) - set(Family.values)
+    if unknown:
+        raise TrainingError(f"Unknown model family {', '.join(sorted(unknown))}; expected {', '.join(Family.values)}.")
+    ordered = [family for family in FAMILY_ORDER if family in families]
+    return [ModelVersion.objects.create(shop=shop, family=family, time_limit_s=time_limit_s) for family in ordered]
+
+
+def training_dispatch(*, shop: Shop, families: list[str] | None = None, time_limit_s: float | None = None) -> list[ModelVersion]:
+    """Queue a training run per family, one after another on the train queue (text before the sequential model)."""
+    from celery import chain
+
+    from ..tasks import train_model_version_task
+
+    versions = training_versions_create(shop=shop, families=families or list(Family.values), time_limit_s=time_limit_s)
+    signatures = [train_model_version_task.si(version.pk) for version in versions]
+    transaction.on_commit(lambda: chain(*signatures).delay())
+    return versions
+
+
+def training_runs_reap_stale(*, shop: Shop | None = None) -> int:
+    """Mark runs whose process died as failed; the version serving before them keeps serving."""
+    now = timezone.now()
+    running = ModelVersion.objects.filter(status=ModelVersion.Status.RUNNING)
+    if shop is not None:
+        running = running.filter(shop=shop)
+    reaped = 0
+    for version in running:
+        limit = timedelta(seconds=version.time_limit_s or _default_time_limit(version.device)) + STALE_AFTER
+        if version.started_at and now - version.started_at > limit:
+            _finish(version, status=ModelVersion.Status.FAILED, error="The training process stopped before finishing (killed or crashed).")
+            reaped += 1
+    return reaped
+
+
+def _default_time_limit(device: str) -> float:
+    limit = settings.VITRINE_GPU_TRAIN_TIME_LIMIT_S if device.startswith("cuda") else settings.VITRINE_CPU_TRAIN_TIME_LIMIT_S
+    return limit or 6 * 3600
+
+
+def _finish(version: ModelVersion, **fields) -> None:
+    fields["finished_at"] = timezone.now()
+    ModelVersion.objects.filter(pk=version.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(version, name, value)
+
+
+def _progress_reporter(version: ModelVersion, echo):
+    last = [0.0]
+
+    def report(fraction: float, message: str) -> None:
+        echo(fraction, message)
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_EVERY_S or fraction >= 1.0:
+            last[0] = now
+            ModelVersion.objects.filter(pk=version.pk).update(progress=min(max(fraction, 0.0), 1.0), progress_message=message[:300])
+
+    return report
+
+
+def _budget(version: ModelVersion, device: str):
+    from recommender.ml.trainer import Budget
+
+    on_gpu = device.startswith("cuda")
+    limit = version.time_limit_s or (settings.VITRINE_GPU_TRAIN_TIME_LIMIT_S if on_gpu else settings.VITRINE_CPU_TRAIN_TIME_LIMIT_S)
+    note = ""
+    if version.family == Family.SEQUENTIAL and limit and not on_gpu:
+        note = f"Bounded CPU run: at most {limit:.0f} s of training; a GPU worker or the scheduled retraining trains fully."
+    return Budget(device=device, time_limit_s=limit if version.family == Family.SEQUENTIAL else None, note=note)
+
+
+def _train(version: ModelVersion, device: str, report) -> dict:
+    from recommender.ml.registry import artifact_dir, save_arrays
+    from recommender.ml.trainer import evaluate, fit_family, prepare, save_model
+
+    shop = version.shop
+    arrays = shop_arrays_load(shop=shop)
+    interactions = arrays.data.interactions
+    if len(interactions.item_ids) == 0:
+        raise TrainingError("The shop has no events on items yet: send events to POST /api/v1/events, or import a dataset.")
+    budget = _budget(version, device)
+    if budget.note:
+        logger.warning("Shop %s, %s #%s: %s", shop.slug, version.family, version.pk, budget.note)
+    ModelVersion.objects.filter(pk=version.pk).update(budget_note=budget.note)
+    prepared = prepare(arrays.data)
+    embeddings = None
+    if version.family in TEXT_FAMILIES:
+        embeddings = item_embeddings_refresh(
+            shop=shop, item_pks=arrays.item_pks, texts=arrays.data.item_texts, device=device,
+            progress=lambda fraction, message: report(0.3 * fraction, message),
+        )
+    overrides = {"half_life_days": settings.VITRINE_POPULARITY_HALF_LIFE_DAYS} if version.family == Family.POPULARITY else {}
+    fitted = fit_family(
+        version.family, prepared, budget, text_embeddings=embeddings,
+        progress=lambda fraction, message: report(0.3 + 0.6 * fraction, message), **overrides,
+    )
+    report(0.92, "evaluating on the held-out last events")
+    metrics = evaluate(version.family, fitted.model, prepared, text_embeddings=embeddings).as_dict()
+    directory = artifact_dir(settings.VITRINE_ARTIFACTS_DIR, shop.slug, version.family, version.pk)
+    save_model(version.family, fitted.model, directory / "model")
+    save_arrays(directory / "index", {}, {"item_pks": arrays.item_pks, "shopper_pks": arrays.shopper_pks})
+    return {
+        "hyperparameters": fitted.hyperparameters,
+        "history": fitted.history,
+        "metrics": metrics,
+        "artifact_path": str(directory),
+        "budget_note": budget.note,
+        "counts": {"shoppers": interactions.n_users, "items": interactions.n_items, "events": int(len(interactions.item_ids))},
+        "data_window": {"from": arrays.first_event_at, "to": arrays.last_event_at},
+    }
+
+
+def model_version_train(*, version: ModelVersion, promote: bool = True, echo=None) -> ModelVersion:
+    """Train, evaluate and store one version; on success it serves (when `promote`), on failure nothing changes.
+
+    `echo(fraction, message)` sees every progress report, e.g. to draw a progress bar.
+    """
+    from recommender.ml.device import pick_device
+
+    training_runs_reap_stale(shop=version.shop)
+    device = pick_device(settings.VITRINE_TRAIN_DEVICE or None)
+    started = time.perf_counter()
+    ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.RUNNING, started_at=timezone.now(), device=device)
+    version.device = device
+    _use_all_cores()
+    report = _progress_reporter(version, echo or (lambda fraction, message: None))
+    try:
+        outcome = _train(version, device, report)
+    except Exception as error:
+        logger.exception("Shop %s: training %s #%s failed", version.shop.slug, version.family, version.pk)
+        message = str(error) if isinstance(error, TrainingError) else f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=5)}"
+        _finish(version, status=ModelVersion.Status.FAILED, error=message, wall_seconds=time.perf_counter() - started)
+        return version
+    _finish(
+        version, status=ModelVersion.Status.SUCCEEDED, progress=1.0, progress_message="done",
+        wall_seconds=time.perf_counter() - started, **outcome,
+    )
+    logger.info("Shop %s: %s #%s trained in %.0f s: %s", version.shop.slug, version.family, version.pk, version.wall_seconds, outcome["metrics"])
+    if promote:
+        version_promote(version=version)
+    return version
+
+
+def _use_all_cores() -> None:
+    # Serving pins torch to one thread for latency; a training run in the same process wants every core.
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)
