@@ -1,15 +1,21 @@
-"""Named actors shared by the suite: two shops, a storefront of each, an anonymous caller, merchandisers."""
+"""Named actors shared by the suite: two shops, a storefront of each, an anonymous caller, merchandisers;
+and a small shop with a planted pattern, with a helper that trains its models."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from catalog.models import Event, EventType
 from catalog.services import api_key_create
 from merchandising.models import Membership
-from tests.factories import ShopFactory
+from recommender.models import Family
+from recommender.services import model_version_train, training_versions_create
+from tests.factories import ItemFactory, ShopFactory, ShopperFactory
 
 
 @pytest.fixture
@@ -67,3 +73,43 @@ def beauty_path() -> Path:
     if not (path / "sequences.txt").exists():
         pytest.skip(f"needs the Amazon Beauty dataset at {path} (../shared/datasets/amazon_beauty_5core)")
     return path
+
+
+CATEGORIES = {
+    "Makeup > Lips": ["Red matte lipstick", "Rose lip gloss", "Berry lip liner", "Nude lip balm", "Coral lip stain", "Plum lipstick"],
+    "Skin Care > Face": ["Hydrating face cream", "Vitamin C serum", "Night repair cream", "Gentle face cleanser", "Clay face mask", "SPF 50 face lotion"],
+    "Fragrance > Women": ["Jasmine eau de parfum", "Vanilla body mist", "Citrus eau de toilette", "Rose perfume oil", "Amber perfume", "Musk cologne spray"],
+}
+SHOPPERS_PER_CATEGORY = 14
+
+
+@pytest.fixture
+def pattern_shop(shop_a):
+    """Items of three categories; shopper n of a category buys its items in order, starting at item n % 6."""
+    start = timezone.now() - timedelta(days=30)
+    events = []
+    for category, titles in CATEGORIES.items():
+        items = [ItemFactory(shop=shop_a, title=title, category_path=category, brand=category.split(" ")[0]) for title in titles]
+        for number in range(SHOPPERS_PER_CATEGORY):
+            shopper = ShopperFactory(shop=shop_a)
+            for step in range(5):
+                item = items[(number + step) % len(items)]
+                events.append(
+                    Event(
+                        shop=shop_a, shopper=shopper, item=item, type=EventType.PURCHASE, event_id=f"{shopper.pk}-{step}",
+                        occurred_at=start + timedelta(days=number % 7, hours=step),
+                    )
+                )
+    Event.objects.bulk_create(events)
+    return shop_a
+
+
+@pytest.fixture
+def train(settings, tmp_path):
+    settings.VITRINE_ARTIFACTS_DIR = tmp_path / "artifacts"
+
+    def train_families(shop, *families, time_limit_s=8.0):
+        versions = training_versions_create(shop=shop, families=list(families or Family.values), time_limit_s=time_limit_s)
+        return [model_version_train(version=version) for version in versions]
+
+    return train_families
