@@ -3,6 +3,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
+from recommender.selectors import family_statuses
+
 from . import selectors
 
 
@@ -16,5 +18,8 @@ def root(request):
 def overview(request):
     if not selectors.user_can_enter_console(request.user):
         raise PermissionDenied("The console is for merchandisers; ask an admin to add you to the merchandiser group.")
-    shops = [(shop, selectors.shop_counts(shop=shop)) for shop in selectors.shops_for_user(request.user)]
+    shops = [
+        (shop, selectors.shop_counts(shop=shop), family_statuses(shop=shop))
+        for shop in selectors.shops_for_user(request.user)
+    ]
     return render(request, "merchandising/overview.html", {"shops": shops})

@@ -89,3 +89,28 @@ def versions_for(*, shop: Shop, family: str | None = None):
 
 
 FAMILY_ORDER = [Family.POPULARITY, Family.MF, Family.TEXT, Family.SEQUENTIAL]
+
+
+@dataclass(frozen=True)
+class FamilyStatus:
+    family: str
+    label: str
+    active: ModelVersion | None
+    latest: ModelVersion | None
+
+
+def family_statuses(*, shop: Shop) -> list[FamilyStatus]:
+    """Per family, the version serving now and the latest run (which may be training, or have failed)."""
+    labels = dict(Family.choices)
+    statuses = []
+    for family in FAMILY_ORDER:
+        versions = ModelVersion.objects.filter(shop=shop, family=family)
+        statuses.append(
+            FamilyStatus(
+                family=family,
+                label=labels[family],
+                active=versions.filter(is_active=True).first(),
+                latest=versions.order_by("-created_at").first(),
+            )
+        )
+    return statuses

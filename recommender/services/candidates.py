@@ -11,6 +11,7 @@ from catalog.models import Event, Shop, Shopper
 
 from ..models import Family
 from ..selectors import active_versions, shopper_recent_events
+from .profiles import shopper_profile_refresh
 from .registry import model_load
 
 CACHE_SECONDS = 6 * 3600
@@ -75,12 +76,13 @@ def candidates_for(*, shopper: Shopper | None, k: int = 100, shop: Shop | None =
 
 
 def candidates_precompute(*, shop: Shop, days: int = 30, k: int = 100) -> int:
-    """Score shoppers active in the last `days` ahead of their visit; returns how many."""
+    """Score shoppers active in the last `days` ahead of their visit, and refresh their interest tags."""
     since = timezone.now() - timedelta(days=days)
     shoppers = Shopper.objects.filter(shop=shop, events__occurred_at__gte=since, personalization_opt_out=False).distinct()
     count = 0
     for shopper in shoppers.iterator(chunk_size=500):
         candidates_for(shopper=shopper, k=k)
+        shopper_profile_refresh(shopper=shopper)
         count += 1
     return count
 

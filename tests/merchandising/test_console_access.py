@@ -26,3 +26,14 @@ def test_admin_pages_of_every_catalog_model_load(admin_client, merchandiser_a):
     for model in ("shop", "apikey", "item", "shopper", "event"):
         assert admin_client.get(f"/admin/catalog/{model}/").status_code == 200
     assert admin_client.get("/admin/catalog/event/add/").status_code == 403
+
+
+def test_the_overview_shows_each_familys_serving_version_and_a_bounded_run(client, merchandiser_a, pattern_shop, train):
+    from recommender.models import Family
+
+    train(pattern_shop, Family.POPULARITY, Family.SEQUENTIAL, time_limit_s=3)
+    client.force_login(merchandiser_a)
+    page = client.get("/console/").content.decode()
+    assert "Sequential transformer" in page
+    assert "Bounded CPU run: at most 3 s" in page
+    assert "never trained" in page  # matrix factorization and text were not trained

@@ -6,9 +6,11 @@ from django.core.management.base import BaseCommand
 
 from catalog.importers import DatasetError, dataset_check, dataset_import
 from catalog.management.progress import stage_progress
-from catalog.models import Item
+from catalog.models import Event, Item
 from catalog.services import api_key_create, shop_get_or_create
 from merchandising.services import demo_merchandiser_ensure
+from recommender.models import ModelVersion
+from recommender.services import training_dispatch
 
 
 def _kept_secret(name: str, make) -> tuple[str, bool]:
@@ -34,12 +36,22 @@ class Command(BaseCommand):
         self._import_when_empty(shop_row, Path(data))
         password, _ = _kept_secret("demo_password", lambda: secrets.token_urlsafe(12))
         demo_merchandiser_ensure(shop=shop_row, username="demo", password=password)
+        self._train_when_untrained(shop_row)
         api_key, _ = _kept_secret("demo_api_key", lambda: api_key_create(shop=shop_row, name="demo storefront")[1])
         self.stdout.write(
             "\n"
             "  Console:  http://127.0.0.1:8000/console/   (Django admin at /admin/, API docs at /api/docs/)\n"
             f"  Login:    demo / {password}\n"
             f"  API key:  {api_key}   (shop '{shop_row.slug}'; send 'Authorization: Token <key>')\n"
+        )
+
+    def _train_when_untrained(self, shop) -> None:
+        if ModelVersion.objects.filter(shop=shop).exists() or not Event.objects.filter(shop=shop).exists():
+            return
+        versions = training_dispatch(shop=shop)
+        self.stdout.write(
+            f"Queued the first training of {', '.join(version.family for version in versions)} on the worker; "
+            "on a CPU the sequential model trains within a bounded time (follow it in the console's Models section)."
         )
 
     def _import_when_empty(self, shop, data: Path) -> None:
