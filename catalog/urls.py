@@ -1,10 +1,13 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from . import api
+from .converters import ExternalIdConverter
+
+register_converter(ExternalIdConverter, "extid")
 
 urlpatterns = [
     path("items", api.ItemBatchApi.as_view(), name="api-items"),
-    path("items/<str:external_id>", api.ItemDetailApi.as_view(), name="api-item"),
+    path("items/<extid:external_id>", api.ItemDetailApi.as_view(), name="api-item"),
     path("events", api.EventBatchApi.as_view(), name="api-events"),
-    path("shoppers/<str:external_id>", api.ShopperDetailApi.as_view(), name="api-shopper"),
+    path("shoppers/<extid:external_id>", api.ShopperDetailApi.as_view(), name="api-shopper"),
 ]

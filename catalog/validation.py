@@ -21,6 +21,20 @@ EVENT_TYPES = frozenset(EventType.values)
 MAX_CLOCK_SKEW = timedelta(days=1)
 
 
+NUL_MESSAGE = "Must not contain NUL (\\u0000) characters."
+
+
+def _has_nul(value) -> bool:
+    # PostgreSQL cannot store NUL in text or JSON; it is refused here rather than failing the batch.
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 class RecordInvalid(Exception):
     def __init__(self, errors: dict[str, str]):
         super().__init__(errors)
@@ -39,6 +53,8 @@ def _identifier(record: dict, field: str, errors: dict, *, required: bool = True
     text = str(value).strip()
     if not text or len(text) > 128:
         errors[field] = "Must be 1 to 128 characters."
+    elif _has_nul(text):
+        errors[field] = NUL_MESSAGE
     return text
 
 
@@ -54,6 +70,8 @@ def _text(record: dict, field: str, errors: dict, *, max_length: int, required: 
     value = value.strip()
     if required and not value:
         errors[field] = "Must not be blank."
+    elif _has_nul(value):
+        errors[field] = NUL_MESSAGE
     elif len(value) > max_length:
         errors[field] = f"Must be at most {max_length} characters (got {len(value)})."
     return value
@@ -66,6 +84,8 @@ def _object(record: dict, field: str, errors: dict) -> dict:
     if not isinstance(value, dict):
         errors[field] = "Must be a JSON object."
         return {}
+    if _has_nul(value):
+        errors[field] = NUL_MESSAGE
     return value
 
 
