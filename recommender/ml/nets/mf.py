@@ -35,6 +35,7 @@ class ALSModel:
         self.random_state = random_state
         self._user_factors: np.ndarray | None = None
         self._item_factors: np.ndarray | None = None
+        self._solver: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
     def user_factors(self) -> np.ndarray:
@@ -116,8 +117,7 @@ class ALSModel:
         Returns:
             (len(histories), factors) float32 user vectors.
         """
-        item_factors = self.item_factors.astype(np.float64)
-        gram = item_factors.T @ item_factors + self.regularization * np.eye(self.factors)
+        item_factors, gram = self._solver_inputs()
         counts = sequences_to_matrix(histories, len(item_factors))
         vectors = np.zeros((len(histories), self.factors), dtype=np.float32)
         for row in range(len(histories)):
@@ -129,6 +129,14 @@ class ALSModel:
             lhs = gram + seen.T @ ((confidence - 1.0)[:, None] * seen)
             vectors[row] = np.linalg.solve(lhs, seen.T @ confidence)
         return vectors
+
+    def _solver_inputs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Float64 item factors and YᵀY + λI, computed once per set of item factors: fold-in runs per request."""
+        if self._solver is None or self._solver[0] is not self.item_factors:
+            item_factors = self.item_factors.astype(np.float64)
+            gram = item_factors.T @ item_factors + self.regularization * np.eye(self.factors)
+            self._solver = (self.item_factors, item_factors, gram)
+        return self._solver[1], self._solver[2]
 
     def similar_items(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Items nearest to one item by cosine similarity of their factors.

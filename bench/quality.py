@@ -1,0 +1,129 @@
+"""Offline quality on Amazon Beauty: every family beside popularity, same split, full-catalog ranking."""
+
+import argparse
+import csv
+import hashlib
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from recommender.ml.data import Interactions
+from recommender.ml.device import pick_device
+from recommender.ml.nets.text_encoder import item_text
+from recommender.ml.trainer import EVENT_TYPE_CODES, FAMILIES, POPULARITY, SEQUENTIAL, Budget, ShopData, embed_items, evaluate, fit_family, prepare
+
+from .common import BenchResult, machine_describe
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = Path(os.environ.get("VITRINE_DEMO_DATA") or REPO.parent / "shared" / "datasets" / "amazon_beauty_5core")
+CACHE = REPO / ".data" / "bench"
+# Full-ranking figures on this exact dataset and protocol (S3-Rec repository, CIKM 2020; DIF-SR, SIGIR 2022).
+PUBLISHED = [
+    {"model": "PopRec (published)", "hr_10": 0.0152, "ndcg_10": 0.0068},
+    {"model": "SASRec (published)", "hr_10": 0.0605, "ndcg_10": 0.0318},
+    {"model": "S3-Rec (published)", "hr_10": 0.0647, "ndcg_10": 0.0327},
+    {"model": "DIF-SR (published)", "hr_10": None, "ndcg_10": 0.0446},
+]
+METRICS = ("hr_10", "ndcg_10", "recall_20", "ndcg_20", "mrr", "precision_10", "coverage", "ild", "distinct_categories", "novelty")
+
+
+def beauty_load(path: Path) -> ShopData:
+    """The dataset as arrays: one purchase per review, spaced a day apart in each shopper's order."""
+    with (path / "items.tsv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    index = {row["item_id"]: position for position, row in enumerate(rows)}
+    categories = [" > ".join(part.strip() for part in row["categories"].split("|") if part.strip()) for row in rows]
+    top = [category.split(" > ")[0] if category else "" for category in categories]
+    codes = {name: code for code, name in enumerate(sorted(set(top) - {""}))}
+    users, items, stamps = [], [], []
+    with (path / "sequences.txt").open(encoding="utf-8") as handle:
+        for user, line in enumerate(handle):
+            sequence = [index[item] for item in line.split()[1:]]
+            users += [user] * len(sequence)
+            items += sequence
+            stamps += [86_400.0 * position for position in range(len(sequence))]
+    n = len(items)
+    interactions = Interactions(
+        user_ids=np.asarray(users, np.int64),
+        item_ids=np.asarray(items, np.int64),
+        weights=np.ones(n, np.float32),
+        timestamps=np.asarray(stamps, np.float64),
+        event_types=np.full(n, EVENT_TYPE_CODES["purchase"], np.int64),
+        n_users=max(users) + 1,
+        n_items=len(rows),
+    )
+    texts = [
+        item_text(row["title"], "" if row["brand"] == "Unknown" else row["brand"], category)
+        for row, category in zip(rows, categories)
+    ]
+    return ShopData(interactions, texts, np.asarray([codes.get(name, -1) for name in top], np.int64))
+
+
+def embeddings_cached(texts: list[str], device: str) -> tuple[np.ndarray, float]:
+    """Item embeddings, computed once per text set; returns them and the items/s of the computing run."""
+    digest = hashlib.sha1("\n".join(texts).encode()).hexdigest()[:16]
+    path = CACHE / f"beauty-minilm-{digest}.npy"
+    if path.exists():
+        return np.load(path), float("nan")
+    started = time.perf_counter()
+    embeddings = embed_items(texts, None, device)
+    rate = len(texts) / (time.perf_counter() - started)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.save(path, embeddings)
+    return embeddings, rate
+
+
+def runs(families: list[str]) -> list[tuple[str, str, dict]]:
+    """(label, family, hyper-parameters) to fit. The dataset's times are synthetic (a day per review),
+    so popularity also runs without decay, as PopRec does, and the stronger of the two is the baseline."""
+    plan = [(family, family, {}) for family in families]
+    if POPULARITY in families:
+        plan.insert(families.index(POPULARITY) + 1, ("popularity, all-time (PopRec)", POPULARITY, {"half_life_days": 1e9}))
+    return plan
+
+
+def arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench quality")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--families", default=",".join(FAMILIES))
+    parser.add_argument("--time-limit", type=float, default=None, help="seconds of sequential-model training")
+    parser.add_argument("--max-epochs", type=int, default=None)
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+    return parser.parse_args(argv)
+
+
+def run(argv: list[str]) -> BenchResult:
+    options = arguments(argv)
+    result = BenchResult(name="quality", machine=machine_describe())
+    if not (options.data / "sequences.txt").exists():
+        result.skipped = f"no dataset at {options.data}"
+        return result
+    device = pick_device(options.device)
+    data = beauty_load(options.data)
+    prepared = prepare(data)
+    embeddings, rate = embeddings_cached(data.item_texts, device)
+    if rate == rate:
+        result.notes.append(f"Text encoder: {rate:.0f} items/s on {device}.")
+    budget = Budget(device=device, time_limit_s=options.time_limit, max_epochs=options.max_epochs)
+    baseline = 0.0
+    for label, family, overrides in runs(options.families.split(",")):
+        print(f"fitting {label} …", flush=True)
+        fitted = fit_family(family, prepared, budget, text_embeddings=embeddings, **overrides)
+        report = evaluate(family, fitted.model, prepared, text_embeddings=embeddings).as_dict()
+        if family == POPULARITY:
+            baseline = max(baseline, report["ndcg_10"])
+        row = {"model": label, **{metric: report[metric] for metric in METRICS}, "train_s": round(fitted.seconds, 1), "device": device}
+        if family == SEQUENTIAL:
+            history = fitted.history
+            row["epochs"] = history.get("epochs")
+            result.notes.append(
+                f"Sequential: {history.get('epochs')} epochs, best {history.get('best_epoch')}, "
+                f"{np.mean(history.get('seconds_per_epoch') or [0]):.1f} s/epoch, stopped by {history.get('stopped_by')}."
+            )
+        if baseline and family != POPULARITY:
+            row["x_popularity"] = round(report["ndcg_10"] / baseline, 2)
+        result.rows.append(row)
+    result.rows += PUBLISHED
+    return result
