@@ -168,6 +168,10 @@ def event_batch_ingest(*, shop: Shop, events: list) -> BatchResult:
             ignore_conflicts=True,  # a concurrent resend of the same event_id stays a single row
         )
     result.created = len(new_events)
+    from homepage.cache import homepage_shoppers_changed  # imported here: catalog must load without homepage
+
+    # Their next homepage must show these events: their cached layouts are stale from now on.
+    homepage_shoppers_changed(shop=shop, shopper_pks=shopper_ids.values())
     return result
 
 

@@ -1,9 +1,6 @@
-from django.urls import path, register_converter
+from django.urls import path
 
 from . import api
-from .converters import ExternalIdConverter
-
-register_converter(ExternalIdConverter, "extid")
 
 urlpatterns = [
     path("items", api.ItemBatchApi.as_view(), name="api-items"),

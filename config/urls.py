@@ -1,14 +1,20 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from catalog.converters import ExternalIdConverter
+
 from . import api_errors
+
+# Storefront ids in URLs, for every app's API: registered once, before the app urls load.
+register_converter(ExternalIdConverter, "extid")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("catalog.urls")),
+    path("api/v1/", include("homepage.urls")),
     path("", include("merchandising.urls")),
 ]
 

@@ -1,7 +1,10 @@
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
 
-from catalog.models import Shop
+from catalog.models import CATEGORY_SEPARATOR, Item, Shop
 
 
 class Membership(models.Model):
@@ -16,3 +19,225 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.shop}"
+
+
+class RailKind(models.TextChoices):
+    FOR_YOU = "for_you", "Picked for you"
+    BECAUSE_YOU_VIEWED = "because_you_viewed", "Because you viewed…"
+    TRENDING = "trending", "Trending"
+    NEW_ARRIVALS = "new_arrivals", "New arrivals"
+    TOP_IN_CATEGORY = "top_in_category", "Top in the shopper's category"
+    RECENTLY_VIEWED = "recently_viewed", "Recently viewed"
+    COMPLEMENTS = "complements", "Goes with the cart"
+    CAMPAIGN = "campaign", "Campaign banner"
+
+
+def unit_interval(field_name: str) -> list:
+    return [MinValueValidator(0.0, f"{field_name} is at least 0."), MaxValueValidator(1.0, f"{field_name} is at most 1.")]
+
+
+class Campaign(models.Model):
+    """A dated promotion: a banner, and the pins, boosts, buries and blocks grouped under it."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(max_length=200)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    banner_title = models.CharField(max_length=200, blank=True)
+    banner_image_url = models.URLField(max_length=1000, blank=True)
+    banner_link_url = models.URLField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="campaign_ends_after_start")]
+        indexes = [models.Index(fields=["shop", "starts_at", "ends_at"], name="campaign_shop_window")]
+        ordering = ["shop", "-starts_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def is_live(self, at) -> bool:
+        return self.starts_at <= at < self.ends_at
+
+
+class Rail(models.Model):
+    """One row of a shop's homepage: where it sits, what feeds it and how its items are ranked."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="rails")
+    key = models.SlugField(max_length=64, help_text="Stable id the storefront uses (rails=…) and events send back.")
+    title = models.CharField(
+        max_length=200, help_text="May name {seed} (because_you_viewed), {category} (top_in_category) or {campaign}."
+    )
+    kind = models.CharField(max_length=24, choices=RailKind.choices)
+    size = models.PositiveSmallIntegerField(default=12, validators=[MinValueValidator(1), MaxValueValidator(50)])
+    enabled = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Page order, smallest first.")
+    blend_weights = models.JSONField(
+        default=dict, blank=True,
+        help_text='Weight per model family, e.g. {"sequential": 0.5, "mf": 0.2, "text": 0.1, "popularity": 0.2}; empty: the kind\'s default.',
+    )
+    diversity = models.FloatField(
+        default=0.3, validators=unit_interval("Diversity"), help_text="λ of the re-rank: 0 pure relevance, 1 most diverse."
+    )
+    max_per_category = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty: no cap.")
+    max_per_brand = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty: no cap.")
+    exploration_share = models.FloatField(
+        default=0.10, validators=unit_interval("Exploration share"),
+        help_text="Share of slots given to new or rarely shown items, so they earn data.",
+    )
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="rails",
+        help_text="Campaign rails: this campaign's banner; empty: any live campaign of the shop.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "key"], name="rail_key_unique_per_shop"),
+            models.CheckConstraint(condition=Q(diversity__gte=0, diversity__lte=1), name="rail_diversity_in_unit_interval"),
+            models.CheckConstraint(
+                condition=Q(exploration_share__gte=0, exploration_share__lte=1), name="rail_exploration_in_unit_interval"
+            ),
+            models.CheckConstraint(condition=Q(size__gte=1, size__lte=50), name="rail_size_1_to_50"),
+        ]
+        ordering = ["shop", "position", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.get_kind_display()})"
+
+
+class Scheduled(models.Model):
+    """A rule that holds from starts_at to ends_at (open-ended when empty), and only while its campaign runs."""
+
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField(null=True, blank=True, help_text="Empty: until removed.")
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, null=True, blank=True, related_name="%(class)ss",
+        help_text="A campaign's rule holds only inside the campaign's dates too.",
+    )
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+    def is_live(self, at) -> bool:
+        if at < self.starts_at or (self.ends_at is not None and at >= self.ends_at):
+            return False
+        return self.campaign is None or self.campaign.is_live(at)
+
+
+class Pin(Scheduled):
+    """An item held at a fixed slot of a rail while the pin is live."""
+
+    rail = models.ForeignKey(Rail, on_delete=models.CASCADE, related_name="pins")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="pins")
+    slot = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)], help_text="1 is the first slot.")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(slot__gte=1), name="pin_slot_from_1"),
+            models.CheckConstraint(condition=Q(ends_at__isnull=True) | Q(ends_at__gt=F("starts_at")), name="pin_ends_after_start"),
+        ]
+        ordering = ["rail", "slot", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.item} at slot {self.slot} of {self.rail.key}"
+
+
+class AdjustmentTarget(models.TextChoices):
+    ITEM = "item"
+    CATEGORY = "category"
+    BRAND = "brand"
+    ATTRIBUTE = "attribute"
+
+
+def _in_category(item: Item, category: str) -> bool:
+    # A category names a node of the tree: "Makeup" holds "Makeup > Lips".
+    path = item.category_path
+    return path == category or path.startswith(category + CATEGORY_SEPARATOR)
+
+
+class Adjustment(Scheduled):
+    """A boost (multiplier above 1) or a bury (below 1) of the items a target matches."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="adjustments")
+    target = models.CharField(max_length=16, choices=AdjustmentTarget.choices)
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, null=True, blank=True, related_name="adjustments")
+    category = models.CharField(max_length=500, blank=True, help_text="A category path; its subcategories match too.")
+    brand = models.CharField(max_length=200, blank=True)
+    attribute_key = models.CharField(max_length=100, blank=True)
+    attribute_value = models.CharField(max_length=200, blank=True)
+    multiplier = models.FloatField(
+        validators=[MinValueValidator(0.01), MaxValueValidator(100.0)], help_text="Above 1 boosts, below 1 buries."
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(multiplier__gt=0), name="adjustment_multiplier_positive"),
+            models.CheckConstraint(
+                condition=(
+                    Q(target="item", item__isnull=False)
+                    | (Q(target="category") & ~Q(category=""))
+                    | (Q(target="brand") & ~Q(brand=""))
+                    | (Q(target="attribute") & ~Q(attribute_key=""))
+                ),
+                name="adjustment_target_named",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(ends_at__gt=F("starts_at")), name="adjustment_ends_after_start"
+            ),
+        ]
+        ordering = ["shop", "-created_at"]
+
+    def __str__(self) -> str:
+        verb = "Boost" if self.multiplier >= 1 else "Bury"
+        return f"{verb} ×{self.multiplier:g} {self.target_label}"
+
+    @property
+    def target_label(self) -> str:
+        if self.target == AdjustmentTarget.ITEM:
+            return f"item {self.item}"
+        if self.target == AdjustmentTarget.ATTRIBUTE:
+            return f"{self.attribute_key}={self.attribute_value}"
+        return f"{self.target} {self.category or self.brand}"
+
+    def matches(self, item: Item) -> bool:
+        if self.target == AdjustmentTarget.ITEM:
+            return self.item_id == item.pk
+        if self.target == AdjustmentTarget.CATEGORY:
+            return _in_category(item, self.category)
+        if self.target == AdjustmentTarget.BRAND:
+            return item.brand == self.brand
+        value = (item.attributes or {}).get(self.attribute_key)
+        return value is not None and str(value) == self.attribute_value
+
+
+class Block(Scheduled):
+    """Items that must not be shown: one item, a category (with its subcategories) or a brand."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="blocks")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, null=True, blank=True, related_name="blocks")
+    category = models.CharField(max_length=500, blank=True)
+    brand = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(item__isnull=False) | ~Q(category="") | ~Q(brand=""), name="block_names_a_target"
+            ),
+            models.CheckConstraint(condition=Q(ends_at__isnull=True) | Q(ends_at__gt=F("starts_at")), name="block_ends_after_start"),
+        ]
+        ordering = ["shop", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"Block {self.item or self.category or self.brand}"
+
+    def matches(self, item: Item) -> bool:
+        return (
+            (self.item_id is not None and self.item_id == item.pk)
+            or (bool(self.category) and _in_category(item, self.category))
+            or (bool(self.brand) and item.brand == self.brand)
+        )

@@ -1,0 +1,79 @@
+"""Layout caching, and the version tokens that make a cached layout stale.
+
+A cached page is keyed by tokens rather than deleted: a shopper's new event replaces their token,
+any rule change replaces the shop's token, a promote or rollback changes the serving version ids.
+A key whose token changed is never read again and expires on its own.
+"""
+
+import hashlib
+import uuid
+from collections.abc import Iterable
+
+from django.core.cache import cache
+
+from catalog.models import Shop
+
+# Popularity, trends and availability move with other shoppers' events and catalog updates;
+# the layout is served at most this long before it is composed again.
+PAGE_SECONDS = 120
+TOKEN_SECONDS = 7 * 24 * 3600
+
+
+def _shop_identity(shop: Shop) -> str:
+    # The creation time beside the pk: a database rebuilt from scratch reuses pks, not timestamps.
+    return f"{shop.pk}.{int(shop.created_at.timestamp() * 1_000_000)}"
+
+
+def _shop_token_key(shop: Shop) -> str:
+    return f"homepage:rules:{_shop_identity(shop)}"
+
+
+def _shopper_token_key(shop: Shop, shopper_pk: int) -> str:
+    return f"homepage:shopper:{_shop_identity(shop)}:{shopper_pk}"
+
+
+def _new_token() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def homepage_rules_changed(*, shop: Shop) -> None:
+    """Every cached page of the shop is stale: a rail, pin, adjustment, block or campaign changed."""
+    cache.set(_shop_token_key(shop), _new_token(), TOKEN_SECONDS)
+
+
+def homepage_shoppers_changed(*, shop: Shop, shopper_pks: Iterable[int]) -> None:
+    """These shoppers' cached pages are stale (they have new events): one round trip for the batch."""
+    token = _new_token()
+    keys = {_shopper_token_key(shop, pk): token for pk in set(shopper_pks)}
+    if keys:
+        cache.set_many(keys, TOKEN_SECONDS)
+
+
+def _tokens(shop: Shop, shopper_pk: int | None) -> tuple[str, str]:
+    keys = [_shop_token_key(shop)] + ([_shopper_token_key(shop, shopper_pk)] if shopper_pk else [])
+    found = cache.get_many(keys)
+    tokens = []
+    for key in keys:
+        token = found.get(key)
+        if token is None:
+            # A missing token must not match a page cached under an earlier, evicted one: start a new one.
+            cache.add(key, _new_token(), TOKEN_SECONDS)
+            token = cache.get(key) or "none"
+        tokens.append(token)
+    return tokens[0], tokens[1] if shopper_pk else "anonymous"
+
+
+def page_cache_key(*, shop: Shop, shopper_pk: int | None, version_ids: Iterable[int], request_shape: str) -> str:
+    rules_token, shopper_token = _tokens(shop, shopper_pk)
+    versions = "-".join(map(str, sorted(version_ids)))
+    shape = hashlib.sha1(request_shape.encode()).hexdigest()[:16]
+    return f"homepage:page:{_shop_identity(shop)}:{rules_token}:{versions}:{shopper_pk or 0}:{shopper_token}:{shape}"
+
+
+def page_get(key: str):
+    return cache.get(key)
+
+
+def page_set(key: str, page, seconds: int) -> None:
+    if seconds > 0:
+        cache.set(key, page, seconds)

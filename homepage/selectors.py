@@ -1,0 +1,188 @@
+"""Reads the homepage needs beyond the models: event counts, co-occurrence, newest items, rail metrics."""
+
+from datetime import datetime, timedelta
+
+from django.core.cache import cache
+from django.db.models import Case, Count, FloatField, Min, Q, Sum, Value, When
+from django.db.models.fields.json import KeyTextTransform
+
+from catalog.models import Event, EventType, Item, Shop, Shopper
+from merchandising.models import Adjustment, Block, Campaign, Pin, Rail, RailKind
+
+Ranked = list[tuple[int, float]]
+
+POPULARITY_DAYS = 90
+TRENDING_WINDOW_DAYS = 7
+TRENDING_BASELINE_DAYS = 30
+CO_OCCURRENCE_DAYS = 180
+CO_OCCURRENCE_SHOPPERS = 2000
+RARELY_SHOWN_DAYS = 30
+# Counts over a shop's recent events are shared by every shopper: computed once per shop this often.
+SHOP_COUNTS_SECONDS = 600
+INTEREST_TYPES = (EventType.VIEW, EventType.CLICK, EventType.ADD_TO_CART, EventType.PURCHASE, EventType.RATING)
+BASKET_TYPES = (EventType.ADD_TO_CART, EventType.PURCHASE)
+
+
+def _weight(shop: Shop):
+    return Case(
+        *[When(type=kind, then=Value(shop.event_weight(kind))) for kind in INTEREST_TYPES],
+        default=Value(0.0),
+        output_field=FloatField(),
+    )
+
+
+def _shop_cached(shop: Shop, name: str, compute):
+    key = f"homepage:{name}:{shop.pk}.{int(shop.created_at.timestamp() * 1_000_000)}"
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, SHOP_COUNTS_SECONDS)
+    return value
+
+
+def popularity_from_counts(*, shop: Shop, now: datetime, k: int = 200) -> Ranked:
+    """Weighted interest events of the last 90 days per item: popularity when no model serves yet."""
+
+    def compute() -> Ranked:
+        rows = (
+            Event.objects.filter(shop=shop, item__isnull=False, type__in=INTEREST_TYPES, occurred_at__gte=now - timedelta(days=POPULARITY_DAYS))
+            .values("item_id")
+            .annotate(score=Sum(_weight(shop)))
+            .order_by("-score", "item_id")[:k]
+        )
+        return [(row["item_id"], float(row["score"])) for row in rows]
+
+    return _shop_cached(shop, "popularity", compute)
+
+
+def trending_from_counts(*, shop: Shop, now: datetime, k: int = 200) -> Ranked:
+    """Items whose last-week rate beats their rate of the 30 days before, smoothed by one event."""
+
+    def compute() -> Ranked:
+        window_start = now - timedelta(days=TRENDING_WINDOW_DAYS)
+        rows = (
+            Event.objects.filter(
+                shop=shop, item__isnull=False, type__in=INTEREST_TYPES,
+                occurred_at__gte=window_start - timedelta(days=TRENDING_BASELINE_DAYS),
+            )
+            .values("item_id")
+            .annotate(
+                recent=Sum(Case(When(occurred_at__gte=window_start, then=_weight(shop)), default=Value(0.0), output_field=FloatField())),
+                before=Sum(Case(When(occurred_at__lt=window_start, then=_weight(shop)), default=Value(0.0), output_field=FloatField())),
+            )
+        )
+        trends = []
+        for row in rows:
+            expected = row["before"] * TRENDING_WINDOW_DAYS / TRENDING_BASELINE_DAYS
+            if row["recent"] > expected:
+                trends.append((row["item_id"], (row["recent"] + 1.0) / (expected + 1.0)))
+        trends.sort(key=lambda pair: (-pair[1], pair[0]))
+        return trends[:k]
+
+    return _shop_cached(shop, "trending", compute)
+
+
+def newest_items(*, shop: Shop, k: int = 200, category: str = "") -> Ranked:
+    """Available items, newest first, scored by recency rank."""
+    items = Item.objects.filter(shop=shop, available=True)
+    if category:
+        items = items.filter(Q(category_path=category) | Q(category_path__startswith=f"{category} > "))
+    pks = list(items.order_by("-created_at", "-pk").values_list("pk", flat=True)[:k])
+    return [(pk, float(len(pks) - rank)) for rank, pk in enumerate(pks)]
+
+
+def category_items(*, shop: Shop, category: str, k: int = 500) -> list[int]:
+    return list(
+        Item.objects.filter(shop=shop, available=True)
+        .filter(Q(category_path=category) | Q(category_path__startswith=f"{category} > "))
+        .order_by("-created_at")
+        .values_list("pk", flat=True)[:k]
+    )
+
+
+def co_occurring_items(
+    *, shop: Shop, item_pks: list[int], types=BASKET_TYPES, exclude_shopper: Shopper | None = None, now: datetime, k: int = 200
+) -> Ranked:
+    """Items that other shoppers who had `item_pks` (through `types` events) had too, by how many shoppers."""
+    if not item_pks:
+        return []
+    since = now - timedelta(days=CO_OCCURRENCE_DAYS)
+    anchors = Event.objects.filter(shop=shop, item_id__in=item_pks, type__in=types, occurred_at__gte=since)
+    if exclude_shopper is not None:
+        anchors = anchors.exclude(shopper=exclude_shopper)
+    shoppers = anchors.order_by().values("shopper_id").distinct()[:CO_OCCURRENCE_SHOPPERS]
+    rows = (
+        Event.objects.filter(shop=shop, shopper_id__in=shoppers, type__in=types, item__isnull=False, occurred_at__gte=since)
+        .exclude(item_id__in=item_pks)
+        .values("item_id")
+        .annotate(shoppers=Count("shopper_id", distinct=True))
+        .order_by("-shoppers", "item_id")[:k]
+    )
+    return [(row["item_id"], float(row["shoppers"])) for row in rows]
+
+
+def impression_counts(*, shop: Shop, item_pks: list[int], now: datetime) -> dict[int, int]:
+    rows = (
+        Event.objects.filter(
+            shop=shop, type=EventType.IMPRESSION, item_id__in=item_pks, occurred_at__gte=now - timedelta(days=RARELY_SHOWN_DAYS)
+        )
+        .values("item_id")
+        .annotate(shown=Count("pk"))
+    )
+    return {row["item_id"]: row["shown"] for row in rows}
+
+
+def page_rails(*, shop: Shop) -> list[Rail]:
+    return list(Rail.objects.filter(shop=shop, enabled=True).select_related("campaign").order_by("position", "pk"))
+
+
+def live_campaign(*, shop: Shop, at: datetime, rail: Rail | None = None) -> Campaign | None:
+    if rail is not None and rail.campaign_id:
+        return rail.campaign if rail.campaign.is_live(at) else None
+    return Campaign.objects.filter(shop=shop, starts_at__lte=at, ends_at__gt=at).order_by("-starts_at", "pk").first()
+
+
+def next_rule_change(*, shop: Shop, now: datetime) -> datetime | None:
+    """When the next pin, adjustment, block or campaign starts or ends: a cached page must not outlive it."""
+    moments = []
+    for rules in (
+        Pin.objects.filter(rail__shop=shop),
+        Adjustment.objects.filter(shop=shop),
+        Block.objects.filter(shop=shop),
+        Campaign.objects.filter(shop=shop),
+    ):
+        found = rules.aggregate(
+            start=Min("starts_at", filter=Q(starts_at__gt=now)), end=Min("ends_at", filter=Q(ends_at__gt=now))
+        )
+        moments += [moment for moment in found.values() if moment is not None]
+    return min(moments, default=None)
+
+
+def for_you_rail(*, shop: Shop) -> Rail | None:
+    rails = Rail.objects.filter(shop=shop, kind=RailKind.FOR_YOU)
+    return rails.filter(enabled=True).order_by("position", "pk").first() or rails.order_by("position", "pk").first()
+
+
+def rail_click_through(*, shop: Shop, since: datetime) -> list[dict]:
+    """Per rail key sent back in event context: impressions, clicks, purchases and click-through rate."""
+    rows = (
+        Event.objects.filter(shop=shop, occurred_at__gte=since, context__has_key="rail")
+        .annotate(rail_key=KeyTextTransform("rail", "context"))
+        .values("rail_key")
+        .annotate(
+            impressions=Count("pk", filter=Q(type=EventType.IMPRESSION)),
+            clicks=Count("pk", filter=Q(type=EventType.CLICK)),
+            purchases=Count("pk", filter=Q(type=EventType.PURCHASE)),
+        )
+        .order_by("rail_key")
+    )
+    return [
+        {
+            "rail": row["rail_key"],
+            "impressions": row["impressions"],
+            "clicks": row["clicks"],
+            "purchases": row["purchases"],
+            "ctr": row["clicks"] / row["impressions"] if row["impressions"] else None,
+        }
+        for row in rows
+    ]

@@ -1,0 +1,287 @@
+"""A shopper's homepage: each enabled rail in page order, no item twice, every item with its reason."""
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import Item, Shop, Shopper
+from merchandising.models import Rail, RailKind
+
+from .. import selectors
+from ..cache import homepage_rules_changed
+from ..defaults import DEFAULT_BLEND, DEFAULT_RAILS
+from .context import PageContext, page_context_build
+from .ranking import (
+    NEW_ITEM_DAYS,
+    Caps,
+    Slotted,
+    adjustments_apply,
+    candidates_filter,
+    diversity_rerank,
+    exploration_count,
+    exploration_pick,
+    exploration_place,
+    pins_place,
+    pins_usable,
+    scores_blend,
+)
+from .sources import RailSource, rail_source
+
+MAX_PAGE = 20
+NO_EXPLORATION_KINDS = {RailKind.RECENTLY_VIEWED, RailKind.CAMPAIGN, RailKind.NEW_ARRIVALS}
+OPEN_EXPLORATION_KINDS = {RailKind.FOR_YOU, RailKind.TRENDING}
+COLD_TITLES = {RailKind.FOR_YOU: "Popular right now"}
+PLACEHOLDER = re.compile(r"\{(seed|category|campaign)\}")
+
+
+class PageRequestInvalid(ValueError):
+    """The storefront asked for something this shop's page cannot give; the message says what to send."""
+
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class PageItem:
+    item: Item
+    slot: int
+    rail: str
+    reason: str
+    explanation: dict | None = None  # debug only: family scores, diversity penalty, rules applied
+
+
+@dataclass
+class PageRail:
+    key: str
+    title: str
+    kind: str
+    items: list[PageItem]
+    banner: dict | None = None
+
+
+@dataclass
+class Page:
+    shopper_known: bool
+    personalized: bool
+    rails: list[PageRail] = field(default_factory=list)
+    generated_at: datetime = field(default_factory=timezone.now)
+    valid_until: datetime | None = None
+
+
+@transaction.atomic
+def default_rails_ensure(*, shop: Shop) -> list[Rail]:
+    """The default page for a shop that has no rails yet; a shop with rails is left as it is."""
+    if not Rail.objects.filter(shop=shop).exists():
+        Rail.objects.bulk_create(
+            [Rail(shop=shop, position=(number + 1) * 10, **spec) for number, spec in enumerate(DEFAULT_RAILS)],
+            ignore_conflicts=True,  # two first requests at once both seed: the unique key keeps one set
+        )
+        homepage_rules_changed(shop=shop)
+    return list(Rail.objects.filter(shop=shop).order_by("position", "pk"))
+
+
+def _title(rail: Rail, source: RailSource, personalized: bool) -> str:
+    if not personalized and rail.kind in COLD_TITLES:
+        return COLD_TITLES[rail.kind]
+    return PLACEHOLDER.sub(lambda match: source.title_values.get(match.group(1), ""), rail.title).strip()
+
+
+def _reason(candidate: Slotted, source: RailSource, now: datetime) -> str:
+    if candidate.pinned and source.campaign is None:
+        return "Featured"
+    if candidate.exploration:
+        return "New arrival" if candidate.item.created_at >= now - timedelta(days=NEW_ITEM_DAYS) else "Something new to discover"
+    return source.reason(candidate.item)
+
+
+def _explanation(candidate: Slotted) -> dict:
+    return {
+        "families": {str(family): round(score, 4) for family, score in candidate.families.items()},
+        "relevance": round(candidate.relevance, 4),
+        "diversity_penalty": round(candidate.diversity_penalty, 4),
+        "rules": candidate.rules,
+        "exploration": candidate.exploration,
+        "pinned": candidate.pinned,
+    }
+
+
+def _exploration_candidates(context: PageContext, rail: Rail, source: RailSource, scored: list[Slotted]) -> list[int]:
+    # Within the rail's own candidates, the text model's favourites first: new items have text before they have clicks.
+    ordered = sorted(scored, key=lambda candidate: (-candidate.families.get("text", 0.0), -candidate.relevance))
+    pks = [candidate.item.pk for candidate in ordered]
+    if rail.kind in OPEN_EXPLORATION_KINDS:
+        text = context.candidates().get("text", []) if context.personalized else []
+        pks += [pk for pk, _ in text] + [pk for pk, _ in selectors.newest_items(shop=context.shop, k=50)]
+    return list(dict.fromkeys(pks))
+
+
+def rail_compose(context: PageContext, rail: Rail, *, size: int, reserved: set[int]) -> PageRail | None:
+    """One rail: candidates → filter → blend → boosts and buries → diversity re-rank within caps →
+    exploration slots → pins → reasons. Its items are added to the page's placed items."""
+    source = rail_source(context, rail)
+    if source is None:
+        return None
+    pins = pins_usable(context, rail)[:size]
+    pinned = {pin.item_id for pin in pins}
+    leave_out_own = source.leave_out_own and context.personalized
+    pool = [pk for ranked in source.families.values() for pk, _ in ranked]
+    # Pinned items are placed by their pins, not ranked; items pinned to other rails wait for those rails.
+    pks = candidates_filter(context, pool, leave_out_own=leave_out_own, reserved=reserved | pinned)
+    scored = scores_blend(context, source.families, rail.blend_weights or DEFAULT_BLEND[rail.kind], pks)
+    scored = adjustments_apply(context, scored)
+
+    def caps_with_pins() -> Caps:
+        caps = Caps(rail.max_per_category, rail.max_per_brand)
+        for pin in pins:
+            caps.take(pin.item)
+        return caps
+
+    open_slots = size - len(pins)
+    ranked = diversity_rerank(context, scored, count=open_slots, diversity=rail.diversity, caps=caps_with_pins())
+    explore_count = 0 if rail.kind in NO_EXPLORATION_KINDS else min(exploration_count(rail, size), open_slots)
+    kept = ranked[: open_slots - explore_count]
+    caps = caps_with_pins()
+    for candidate in kept:
+        caps.take(candidate.item)
+    explore_pool = candidates_filter(
+        context, _exploration_candidates(context, rail, source, scored),
+        leave_out_own=leave_out_own, reserved=reserved | pinned,
+    )
+    explore = exploration_pick(
+        context, rail=rail, count=explore_count, candidates=explore_pool, taken={c.item.pk for c in kept}, caps=caps
+    )
+    chosen = {candidate.item.pk for candidate in kept + explore}
+    for candidate in ranked[len(kept):]:  # slots exploration could not fill go back to the ranking
+        if len(kept) + len(explore) >= open_slots:
+            break
+        if candidate.item.pk not in chosen and caps.allows(candidate.item):
+            caps.take(candidate.item)
+            kept.append(candidate)
+    slotted = pins_place(exploration_place(context, rail, kept, explore), pins, size)
+    context.placed.update(candidate.item.pk for candidate in slotted)
+    items = [
+        PageItem(
+            item=candidate.item, slot=slot, rail=rail.key, reason=_reason(candidate, source, context.now),
+            explanation=_explanation(candidate) if context.debug else None,
+        )
+        for slot, candidate in enumerate(slotted, start=1)
+    ]
+    banner = None
+    if source.campaign is not None:
+        campaign = source.campaign
+        banner = {"title": campaign.banner_title or campaign.name, "image_url": campaign.banner_image_url, "link_url": campaign.banner_link_url}
+    if not items and banner is None:
+        return None
+    return PageRail(key=rail.key, title=_title(rail, source, context.personalized), kind=rail.kind, items=items, banner=banner)
+
+
+def _selected_rails(rails: list[Rail], rail_keys: list[str] | None, page: int) -> list[Rail]:
+    if page < 1 or page > MAX_PAGE:
+        raise PageRequestInvalid(f"page must be between 1 and {MAX_PAGE}.", "invalid_page")
+    if page > 1 and (not rail_keys or len(rail_keys) != 1):
+        raise PageRequestInvalid("page > 1 pages through one rail: send rails=<one rail key> with it.", "page_needs_one_rail")
+    if not rail_keys:
+        return rails
+    known = {rail.key for rail in rails}
+    unknown = [key for key in rail_keys if key not in known]
+    if unknown:
+        raise PageRequestInvalid(
+            f"Unknown or disabled rail(s): {', '.join(unknown)}. This shop's rails: {', '.join(sorted(known)) or 'none'}.",
+            "unknown_rail",
+        )
+    return [rail for rail in rails if rail.key in rail_keys]
+
+
+def homepage_compose(
+    *,
+    shop: Shop,
+    shopper: Shopper | None,
+    rail_keys: list[str] | None = None,
+    size: int | None = None,
+    exclude: set[int] | frozenset[int] = frozenset(),
+    page: int = 1,
+    debug: bool = False,
+    now: datetime | None = None,
+) -> Page:
+    """The shopper's page (cold start for None, non-personalized for an opted-out shopper).
+
+    `rail_keys` picks rails, `size` overrides every rail's size, `exclude` holds item pks the storefront
+    already shows. `page` > 1 gives the next items of the one rail named, never any of its earlier pages
+    (as composed on the full page, and on its own). `debug` adds each item's scores and rules, for the
+    console preview; `now` previews another moment (a campaign's start).
+    """
+    now = now or timezone.now()
+    rails = [rail for rail in (selectors.page_rails(shop=shop) or _ensured_enabled(shop)) if rail.enabled]
+    selected = _selected_rails(rails, rail_keys, page)
+    context = page_context_build(shop=shop, shopper=shopper, rails=rails, now=now, exclude=set(exclude), debug=debug)
+    result = Page(shopper_known=shopper is not None, personalized=context.personalized, generated_at=now)
+    if page == 1:
+        reserved = _reserved_pins(context, selected)
+        for rail in selected:
+            composed = rail_compose(context, rail, size=size or rail.size, reserved=reserved)
+            if composed is not None:
+                result.rails.append(composed)
+    else:
+        composed = _rail_page(context, rails, selected[0], size=size, page=page)
+        if composed is not None:
+            result.rails.append(composed)
+    result.valid_until = selectors.next_rule_change(shop=shop, now=now)
+    return result
+
+
+def _ensured_enabled(shop: Shop) -> list[Rail]:
+    default_rails_ensure(shop=shop)
+    return selectors.page_rails(shop=shop)
+
+
+def _reserved_pins(context: PageContext, rails: list[Rail]) -> set[int]:
+    # A pinned item is kept for its own rail: a rail higher on the page must not take it first.
+    return {pin.item_id for rail in rails for pin in context.pins.get(rail.pk, [])}
+
+
+def _rail_page(context: PageContext, rails: list[Rail], target: Rail, *, size: int | None, page: int) -> PageRail | None:
+    """Page `page` of one rail: compose its first page alone and in the full page (the rails above
+    take their items first), then its next pages, each leaving out every item shown before."""
+    reserved = _reserved_pins(context, rails)
+    alone = rail_compose(context, target, size=size or target.size, reserved=reserved)
+    shown_alone = {item.item.pk for item in alone.items} if alone else set()
+    context.placed = set()
+    for rail in rails:
+        if rail.pk == target.pk:
+            break
+        rail_compose(context, rail, size=size or rail.size, reserved=reserved)
+    composed = None
+    for number in range(1, page + 1):
+        if number == page:
+            context.placed |= shown_alone
+        # Pins hold slots of the first page only.
+        composed = rail_compose(context, target, size=size or target.size, reserved=reserved)
+        if number == 1:
+            context.pins.pop(target.pk, None)
+        if composed is None:
+            return None
+    return composed
+
+
+def recommendations_compose(
+    *, shop: Shop, shopper: Shopper | None, k: int, exclude: set[int] | frozenset[int] = frozenset(), debug: bool = False
+) -> tuple[Page, Rail]:
+    """A flat top-k of the shop's for_you ranking, through the same pipeline as the homepage rail."""
+    now = timezone.now()
+    rail = selectors.for_you_rail(shop=shop)
+    if rail is None:
+        default_rails_ensure(shop=shop)
+        rail = selectors.for_you_rail(shop=shop)
+    if rail is None:  # the shop keeps rails but has deleted every for_you one
+        spec = next(spec for spec in DEFAULT_RAILS if spec["kind"] == RailKind.FOR_YOU)
+        rail = Rail(shop=shop, **spec)
+    context = page_context_build(shop=shop, shopper=shopper, rails=[rail], now=now, exclude=set(exclude), debug=debug)
+    result = Page(shopper_known=shopper is not None, personalized=context.personalized, generated_at=now)
+    composed = rail_compose(context, rail, size=k, reserved=set())
+    if composed is not None:
+        result.rails.append(composed)
+    return result, rail

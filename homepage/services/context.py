@@ -1,0 +1,159 @@
+"""What one page request knows: the shopper's recent behaviour, the live rules and the model candidates.
+
+Everything here is read once per page and shared by its rails, so a page of eight rails costs
+the same few queries as a page of one.
+"""
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+from django.db.models import Q
+
+from catalog.models import Event, EventType, Item, Shop, Shopper
+from merchandising.models import Adjustment, Block, Pin, Rail
+from recommender.models import Family, ItemEmbedding, ShopperProfile
+from recommender.selectors import active_versions, shopper_recent_events
+
+from .. import selectors
+
+logger = logging.getLogger(__name__)
+
+CANDIDATES_K = 200
+HISTORY_LIMIT = 50
+BOUGHT_RECENTLY_DAYS = 30
+ENGAGED_TYPES = (EventType.VIEW, EventType.CLICK, EventType.ADD_TO_CART, EventType.PURCHASE, EventType.RATING)
+RECENCY_DECAY = 0.9
+
+Ranked = list[tuple[int, float]]
+
+
+def _live(rules, at: datetime) -> list:
+    return [rule for rule in rules if rule.is_live(at)]
+
+
+def _window(queryset, at: datetime):
+    return queryset.filter(starts_at__lte=at).filter(Q(ends_at__isnull=True) | Q(ends_at__gt=at))
+
+
+@dataclass
+class PageContext:
+    shop: Shop
+    shopper: Shopper | None
+    now: datetime
+    debug: bool = False
+    exclude: set[int] = field(default_factory=set)
+    placed: set[int] = field(default_factory=set)
+    history: list[tuple[int, str]] = field(default_factory=list)  # (item pk, event type), newest first
+    disliked: set[int] = field(default_factory=set)
+    bought_recently: set[int] = field(default_factory=set)
+    blocks: list[Block] = field(default_factory=list)
+    adjustments: list[Adjustment] = field(default_factory=list)
+    pins: dict[int, list[Pin]] = field(default_factory=dict)  # by rail pk
+    version_ids: list[int] = field(default_factory=list)
+    items: dict[int, Item] = field(default_factory=dict)
+    _candidates: dict[str, Ranked] | None = None
+    _vectors: dict[int, np.ndarray | None] = field(default_factory=dict)
+
+    @property
+    def personalized(self) -> bool:
+        return self.shopper is not None and not self.shopper.personalization_opt_out
+
+    @property
+    def seed_key(self) -> str:
+        # Exploration draws are stable for a shopper through a day, so asking for page 2 recomposes
+        # the same page 1; unknown shoppers share one cold-start page (and one cache entry).
+        who = self.shopper.pk if self.personalized else "anonymous"
+        return f"{self.shop.pk}:{who}:{self.now.date().isoformat()}"
+
+    @property
+    def own_items(self) -> set[int]:
+        return {pk for pk, kind in self.history if kind in ENGAGED_TYPES}
+
+    def items_load(self, pks) -> None:
+        missing = [pk for pk in pks if pk not in self.items]
+        if missing:
+            self.items.update(Item.objects.filter(shop=self.shop, pk__in=missing).in_bulk())
+
+    def vectors(self, pks: list[int]) -> dict[int, np.ndarray | None]:
+        missing = [pk for pk in pks if pk not in self._vectors]
+        if missing:
+            found = dict(ItemEmbedding.objects.filter(item_id__in=missing).values_list("item_id", "vector"))
+            for pk in missing:
+                vector = found.get(pk)
+                self._vectors[pk] = None if vector is None else _unit(np.asarray(vector, dtype=np.float32))
+        return {pk: self._vectors[pk] for pk in pks}
+
+    def candidates(self) -> dict[str, Ranked]:
+        """Model candidates for this shopper, asked once per page; fallbacks when no model serves."""
+        if self._candidates is None:
+            self._candidates = self._model_candidates()
+            if Family.POPULARITY not in self._candidates:
+                self._candidates[Family.POPULARITY] = selectors.popularity_from_counts(shop=self.shop, now=self.now)
+        return self._candidates
+
+    def _model_candidates(self) -> dict[str, Ranked]:
+        if not self.version_ids:
+            return {}
+        from recommender.services import candidates_for
+
+        try:
+            return dict(candidates_for(shopper=self.shopper if self.personalized else None, shop=self.shop, k=CANDIDATES_K))
+        except Exception:
+            # A broken artifact must not take the homepage down: the page falls back to event counts.
+            logger.exception("Shop %s: model candidates failed; serving the fallback page", self.shop.slug)
+            return {}
+
+    def top_category(self) -> str:
+        """The top-level category the shopper engaged with most, recent events counting more."""
+        scores = Counter()
+        self.items_load([pk for pk, _ in self.history])
+        for age, (pk, kind) in enumerate(self.history):
+            item = self.items.get(pk)
+            weight = self.shop.event_weight(kind) * RECENCY_DECAY**age
+            if item is not None and item.top_category and weight > 0:
+                scores[item.top_category] += weight
+        if scores:
+            return scores.most_common(1)[0][0]
+        profile = ShopperProfile.objects.filter(shopper=self.shopper).first() if self.shopper else None
+        categories = (profile.tags or {}).get("categories", []) if profile else []
+        return categories[0].split(" > ")[0] if categories else ""
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
+
+
+def page_context_build(
+    *, shop: Shop, shopper: Shopper | None, rails: list[Rail], now: datetime, exclude: set[int], debug: bool = False
+) -> PageContext:
+    context = PageContext(shop=shop, shopper=shopper, now=now, debug=debug, exclude=set(exclude))
+    context.version_ids = [version.pk for version in active_versions(shop=shop)]
+    if context.personalized:
+        context.history = list(reversed(shopper_recent_events(shopper=shopper, limit=HISTORY_LIMIT)))
+        since = now - timedelta(days=BOUGHT_RECENTLY_DAYS)
+        for pk, kind in (
+            Event.objects.filter(shopper=shopper, item__isnull=False)
+            .filter(Q(type=EventType.DISLIKE) | Q(type=EventType.PURCHASE, occurred_at__gte=since))
+            .values_list("item_id", "type")
+        ):
+            (context.disliked if kind == EventType.DISLIKE else context.bought_recently).add(pk)
+    context.blocks = _live(_window(Block.objects.filter(shop=shop).select_related("campaign"), now), now)
+    context.adjustments = _live(
+        _window(Adjustment.objects.filter(shop=shop).select_related("campaign"), now), now
+    )
+    pins = _live(
+        _window(Pin.objects.filter(rail__in=[rail.pk for rail in rails if rail.pk]).select_related("campaign", "item"), now),
+        now,
+    )
+    for pin in sorted(pins, key=lambda pin: (pin.slot, pin.created_at)):
+        context.pins.setdefault(pin.rail_id, []).append(pin)
+        context.items.setdefault(pin.item_id, pin.item)
+    return context
+
+
+def item_blocked(context: PageContext, item: Item) -> Block | None:
+    return next((block for block in context.blocks if block.matches(item)), None)

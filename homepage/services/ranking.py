@@ -1,0 +1,259 @@
+"""The steps that turn a rail's candidates into its slots: filter, blend, adjust, diversify, explore, pin."""
+
+import random
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import numpy as np
+
+from catalog.models import Item
+from merchandising.models import Pin, Rail
+
+from .. import selectors
+from .context import PageContext, Ranked, item_blocked
+
+DIVERSITY_POOL_PER_SLOT = 5
+DIVERSITY_POOL_MIN = 60
+NEW_ITEM_DAYS = 14
+RARELY_SHOWN_IMPRESSIONS = 20
+EXPLORATION_DRAW_PER_SLOT = 3
+# Without embeddings two items are as alike as their categories: the same leaf, the same root, or not.
+SAME_CATEGORY_SIMILARITY = 1.0
+SAME_ROOT_SIMILARITY = 0.6
+
+
+@dataclass
+class Slotted:
+    """One candidate on its way to a slot, with what the console preview shows about it."""
+
+    item: Item
+    families: dict[str, float] = field(default_factory=dict)
+    relevance: float = 0.0
+    diversity_penalty: float = 0.0
+    rules: list[str] = field(default_factory=list)
+    exploration: bool = False
+    pinned: bool = False
+
+
+def candidates_filter(context: PageContext, pks: list[int], *, leave_out_own: bool, reserved: set[int]) -> list[int]:
+    """Candidates that may be shown here: available, not blocked, not disliked, not bought recently,
+    not excluded by the request, not already higher on the page, not pinned to another rail."""
+    context.items_load(pks)
+    own = context.own_items if leave_out_own else set()
+    dropped = context.exclude | context.placed | context.disliked | context.bought_recently | own | reserved
+    kept = []
+    for pk in dict.fromkeys(pks):
+        item = context.items.get(pk)
+        if item is None or not item.available or pk in dropped or item_blocked(context, item):
+            continue
+        kept.append(pk)
+    return kept
+
+
+def _normalised(ranked: Ranked, allowed: set[int]) -> dict[int, float]:
+    # Rank-based: families score on unrelated scales (cosine, decayed counts, logits), their ranks compare.
+    kept = [pk for pk, _ in sorted(ranked, key=lambda pair: -pair[1]) if pk in allowed]
+    return {pk: (len(kept) - rank) / len(kept) for rank, pk in enumerate(kept)}
+
+
+def blend_weights(families: dict[str, Ranked], weights: dict[str, float]) -> dict[str, float]:
+    """The rail's weights of the families that have candidates, summing to 1; equal when none is named."""
+    present = [family for family, ranked in families.items() if ranked]
+    chosen = {family: float(weights.get(family, 0.0)) for family in present if float(weights.get(family, 0.0)) > 0}
+    if not chosen:
+        chosen = {family: 1.0 for family in present}
+    total = sum(chosen.values())
+    return {family: weight / total for family, weight in chosen.items()}
+
+
+def scores_blend(context: PageContext, families: dict[str, Ranked], weights: dict[str, float], pks: list[int]) -> list[Slotted]:
+    allowed = set(pks)
+    weights = blend_weights(families, weights)
+    normalised = {family: _normalised(families[family], allowed) for family in weights}
+    slotted = []
+    for pk in pks:
+        per_family = {family: scores[pk] for family, scores in normalised.items() if pk in scores}
+        relevance = sum(weights[family] * score for family, score in per_family.items())
+        if relevance > 0:
+            slotted.append(Slotted(item=context.items[pk], families=per_family, relevance=relevance))
+    slotted.sort(key=lambda candidate: (-candidate.relevance, candidate.item.pk))
+    return slotted
+
+
+def adjustments_apply(context: PageContext, candidates: list[Slotted]) -> list[Slotted]:
+    """Multiply relevance by every live boost and bury that matches.
+
+    Applied before the diversity re-rank rather than after it: the re-rank picks a few items out of
+    many, so a boost applied afterwards could not bring in an item the re-rank left out.
+    """
+    for candidate in candidates:
+        for adjustment in context.adjustments:
+            if adjustment.matches(candidate.item):
+                candidate.relevance *= adjustment.multiplier
+                candidate.rules.append(str(adjustment))
+    candidates.sort(key=lambda candidate: (-candidate.relevance, candidate.item.pk))
+    return candidates
+
+
+def _similarity_matrix(context: PageContext, items: list[Item]) -> np.ndarray:
+    vectors = context.vectors([item.pk for item in items])
+    n = len(items)
+    similarity = np.zeros((n, n), dtype=np.float32)
+    embedded = [index for index, item in enumerate(items) if vectors[item.pk] is not None]
+    if embedded:
+        matrix = np.stack([vectors[items[index].pk] for index in embedded])
+        similarity[np.ix_(embedded, embedded)] = matrix @ matrix.T
+    has_vector = np.zeros(n, dtype=bool)
+    has_vector[embedded] = True
+    for i in range(n):
+        for j in range(n):
+            if has_vector[i] and has_vector[j]:
+                continue
+            if items[i].category_path and items[i].category_path == items[j].category_path:
+                similarity[i, j] = SAME_CATEGORY_SIMILARITY
+            elif items[i].top_category and items[i].top_category == items[j].top_category:
+                similarity[i, j] = SAME_ROOT_SIMILARITY
+    return similarity
+
+
+@dataclass
+class Caps:
+    per_category: int | None
+    per_brand: int | None
+    categories: dict[str, int] = field(default_factory=dict)
+    brands: dict[str, int] = field(default_factory=dict)
+
+    def allows(self, item: Item) -> bool:
+        if self.per_category is not None and self.categories.get(item.category_path, 0) >= self.per_category:
+            return False
+        if self.per_brand is not None and item.brand and self.brands.get(item.brand, 0) >= self.per_brand:
+            return False
+        return True
+
+    def take(self, item: Item) -> None:
+        self.categories[item.category_path] = self.categories.get(item.category_path, 0) + 1
+        if item.brand:
+            self.brands[item.brand] = self.brands.get(item.brand, 0) + 1
+
+
+def diversity_rerank(context: PageContext, candidates: list[Slotted], *, count: int, diversity: float, caps: Caps) -> list[Slotted]:
+    """Maximal marginal relevance over text embeddings: each next item maximises
+    (1 - λ)·relevance − λ·(its highest similarity to the items already chosen), within the caps."""
+    pool = candidates[: max(count * DIVERSITY_POOL_PER_SLOT, DIVERSITY_POOL_MIN)]
+    if count <= 0 or not pool:
+        return []
+    relevance = np.asarray([candidate.relevance for candidate in pool], dtype=np.float64)
+    relevance = relevance / relevance.max() if relevance.max() > 0 else relevance
+    similarity = _similarity_matrix(context, [candidate.item for candidate in pool]) if diversity > 0 else None
+    nearest = np.zeros(len(pool), dtype=np.float64)
+    open_ = np.ones(len(pool), dtype=bool)
+    chosen = []
+    while len(chosen) < count:
+        for index in np.flatnonzero(open_):
+            if not caps.allows(pool[index].item):
+                open_[index] = False
+        if not open_.any():
+            break
+        marginal = (1.0 - diversity) * relevance - diversity * nearest
+        marginal[~open_] = -np.inf
+        pick = int(np.argmax(marginal))
+        candidate = pool[pick]
+        candidate.diversity_penalty = float(diversity * nearest[pick])
+        chosen.append(candidate)
+        caps.take(candidate.item)
+        open_[pick] = False
+        if similarity is not None:
+            nearest = np.maximum(nearest, similarity[:, pick])
+    return chosen
+
+
+def exploration_count(rail: Rail, size: int) -> int:
+    return int(size * rail.exploration_share + 0.5)
+
+
+def exploration_pick(
+    context: PageContext, *, rail: Rail, count: int, candidates: list[int], taken: set[int], caps: Caps
+) -> list[Slotted]:
+    """Up to `count` new or rarely shown items that the text model scores well, drawn at random
+    (seeded by shopper, rail and day) among the best few, so they earn data without a poor page."""
+    if count <= 0:
+        return []
+    pool = [pk for pk in candidates if pk not in taken]
+    pool = pool[: count * EXPLORATION_DRAW_PER_SLOT * 10]
+    if not pool:
+        return []
+    context.items_load(pool)
+    shown = selectors.impression_counts(shop=context.shop, item_pks=pool, now=context.now)
+    new_since = context.now - timedelta(days=NEW_ITEM_DAYS)
+    fresh = [
+        pk for pk in pool
+        if shown.get(pk, 0) < RARELY_SHOWN_IMPRESSIONS or context.items[pk].created_at >= new_since
+    ]
+    draw = fresh[: count * EXPLORATION_DRAW_PER_SLOT]
+    rng = random.Random(f"{context.seed_key}:{rail.key}:explore")
+    rng.shuffle(draw)
+    picked = []
+    for pk in draw:
+        item = context.items[pk]
+        if len(picked) == count:
+            break
+        if caps.allows(item):
+            caps.take(item)
+            picked.append(Slotted(item=item, exploration=True, rules=[f"exploration ({shown.get(pk, 0)} impressions in 30 days)"]))
+    return picked
+
+
+def exploration_place(context: PageContext, rail: Rail, ranked: list[Slotted], explore: list[Slotted]) -> list[Slotted]:
+    """Explore items go to seeded slots after the first: the best match always leads the rail."""
+    if not explore or not ranked:
+        return ranked + explore
+    total = len(ranked) + len(explore)
+    rng = random.Random(f"{context.seed_key}:{rail.key}:slots")
+    positions = set(rng.sample(range(1, total), len(explore)))
+    placed, ranked_iter, explore_iter = [], iter(ranked), iter(explore)
+    for position in range(total):
+        placed.append(next(explore_iter) if position in positions else next(ranked_iter))
+    return placed
+
+
+def pins_usable(context: PageContext, rail: Rail) -> list[Pin]:
+    """The rail's live pins whose item may be shown; an unavailable or blocked one leaves its slot to the ranking."""
+    usable, slots, items = [], set(), set()
+    for pin in context.pins.get(rail.pk, []):
+        item = pin.item
+        if (
+            not item.available
+            or item_blocked(context, item)
+            or item.pk in context.disliked
+            or item.pk in context.exclude
+            or item.pk in context.placed
+            or pin.slot in slots
+            or item.pk in items
+        ):
+            continue
+        usable.append(pin)
+        slots.add(pin.slot)
+        items.add(item.pk)
+    return usable
+
+
+def pins_place(ranked: list[Slotted], pins: list[Pin], size: int) -> list[Slotted]:
+    """Each pinned item at its slot (1-based); the ranking fills the rest. A slot past the end is the end."""
+    pinned_pks = {pin.item_id for pin in pins}
+    rest = [candidate for candidate in ranked if candidate.item.pk not in pinned_pks]
+    placed: list[Slotted] = []
+    pins_by_slot = {pin.slot: pin for pin in pins}
+    rest_iter = iter(rest)
+    for slot in range(1, size + 1):
+        pin = pins_by_slot.get(slot)
+        if pin is not None:
+            placed.append(Slotted(item=pin.item, pinned=True, relevance=1.0, rules=[f"pinned at slot {slot}"]))
+            continue
+        candidate = next(rest_iter, None)
+        if candidate is None:
+            break
+        placed.append(candidate)
+    for pin in pins:
+        if pin.slot > len(placed) and pin.item_id not in {candidate.item.pk for candidate in placed}:
+            placed.append(Slotted(item=pin.item, pinned=True, relevance=1.0, rules=[f"pinned at slot {pin.slot} (rail shorter)"]))
+    return placed[:size]

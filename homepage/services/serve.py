@@ -1,0 +1,129 @@
+"""What the storefront API returns: composed pages as JSON-ready dicts, cached while nothing they depend on changed."""
+
+import json
+import uuid
+
+from django.utils import timezone
+
+from catalog.models import Item, Shop, Shopper
+from recommender.selectors import active_versions
+
+from .. import cache
+from .compose import Page, PageItem, homepage_compose, recommendations_compose
+from .similar import similar_items
+
+
+def _item_body(entry: PageItem) -> dict:
+    item = entry.item
+    return {
+        "item_id": item.external_id,
+        "title": item.title,
+        "image_url": item.image_url,
+        "price": None if item.price is None else str(item.price),
+        "rail": entry.rail,
+        "slot": entry.slot,
+        "reason": entry.reason,
+    }
+
+
+def _stamped(body: dict) -> dict:
+    # Each serve is its own impression: a fresh request_id even when the layout comes from the cache.
+    return {"request_id": uuid.uuid4().hex, "generated_at": timezone.now().isoformat(), **body}
+
+
+def page_body(page: Page) -> dict:
+    return {
+        "shopper": {"known": page.shopper_known, "personalized": page.personalized},
+        "rails": [
+            {
+                "key": rail.key,
+                "title": rail.title,
+                "kind": rail.kind,
+                **({"banner": rail.banner} if rail.banner else {}),
+                "items": [_item_body(entry) for entry in rail.items],
+            }
+            for rail in page.rails
+        ],
+    }
+
+
+def _shopper(shop: Shop, external_id: str) -> Shopper | None:
+    # An unknown shopper is served the cold-start page and is not created: only events create shoppers.
+    return Shopper.objects.filter(shop=shop, external_id=external_id).first()
+
+
+def _item_pks(shop: Shop, external_ids: list[str]) -> set[int]:
+    if not external_ids:
+        return set()
+    return set(Item.objects.filter(shop=shop, external_id__in=external_ids).values_list("pk", flat=True))
+
+
+def _served_still_available(shop: Shop, item_pks: list[int]) -> bool:
+    # Items go out of stock through catalog updates, which bump no token: checked on every cache hit.
+    return not Item.objects.filter(shop=shop, pk__in=item_pks, available=False).exists()
+
+
+def homepage_serve(
+    *,
+    shop: Shop,
+    shopper_external_id: str,
+    rail_keys: list[str] | None = None,
+    size: int | None = None,
+    exclude: list[str] | None = None,
+    page: int = 1,
+) -> dict:
+    """The storefront's homepage for one shopper id: served from the cache while the shopper has no new
+    event, no rule changed, the same model versions serve and no served item went out of stock."""
+    shopper = _shopper(shop, shopper_external_id)
+    exclude_pks = _item_pks(shop, exclude or [])
+    shape = json.dumps(
+        {
+            "rails": rail_keys, "size": size, "exclude": sorted(exclude_pks), "page": page,
+            "opt_out": shopper.personalization_opt_out if shopper else None,
+        },
+        sort_keys=True,
+    )
+    key = cache.page_cache_key(
+        shop=shop, shopper_pk=shopper.pk if shopper else None,
+        version_ids=[version.pk for version in active_versions(shop=shop)], request_shape=shape,
+    )
+    cached = cache.page_get(key)
+    if cached is not None and _served_still_available(shop, cached["item_pks"]):
+        return _stamped(cached["body"])
+    composed = homepage_compose(
+        shop=shop, shopper=shopper, rail_keys=rail_keys, size=size, exclude=exclude_pks, page=page
+    )
+    body = page_body(composed)
+    seconds = cache.PAGE_SECONDS
+    if composed.valid_until is not None:
+        seconds = min(seconds, int((composed.valid_until - composed.generated_at).total_seconds()))
+    item_pks = [entry.item.pk for rail in composed.rails for entry in rail.items]
+    cache.page_set(key, {"body": body, "item_pks": item_pks}, seconds)
+    return _stamped(body)
+
+
+def recommendations_serve(*, shop: Shop, shopper_external_id: str, k: int, exclude: list[str] | None = None) -> dict:
+    """A flat top-k of the for_you ranking, composed fresh (a new event counts at once)."""
+    shopper = _shopper(shop, shopper_external_id)
+    composed, rail = recommendations_compose(shop=shop, shopper=shopper, k=k, exclude=_item_pks(shop, exclude or []))
+    entries = composed.rails[0].items if composed.rails else []
+    return _stamped(
+        {
+            "shopper": {"known": composed.shopper_known, "personalized": composed.personalized},
+            "rail": rail.key,
+            "items": [_item_body(entry) for entry in entries],
+        }
+    )
+
+
+def similar_items_serve(*, shop: Shop, item: Item, k: int) -> dict:
+    similar = similar_items(shop=shop, item=item, k=k)
+    return _stamped(
+        {
+            "item_id": item.external_id,
+            "items": [
+                _item_body(PageItem(item=entry.item, slot=slot, rail="similar", reason=entry.reason))
+                for slot, entry in enumerate(similar, start=1)
+            ],
+        }
+    )

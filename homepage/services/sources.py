@@ -1,0 +1,248 @@
+"""Where each kind of rail gets its candidates, and the reason it gives for them.
+
+A source returns None when its rail does not apply to this shopper (no seed item, no cart, no
+live campaign, nobody to personalise for): the rail is then left off the page.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+from pgvector.django import CosineDistance
+
+from catalog.models import EventType, Item
+from merchandising.models import Campaign, Rail, RailKind
+from recommender.models import Family, ItemEmbedding
+from recommender.selectors import active_version
+
+from .. import selectors
+from .context import ENGAGED_TYPES, PageContext, Ranked, item_blocked
+
+logger = logging.getLogger(__name__)
+
+SIMILAR_K = 100
+CAMPAIGN_ITEMS = 500
+
+
+@dataclass
+class RailSource:
+    families: dict[str, Ranked]
+    reason: Callable[[Item], str]
+    title_values: dict[str, str] = field(default_factory=dict)
+    leave_out_own: bool = True  # the shopper's own items are left out, except where showing them is the point
+    seed: Item | None = None
+    campaign: Campaign | None = None
+
+
+def _model_similar(context: PageContext, family: str, item_pk: int, k: int) -> Ranked:
+    """Items nearest to one item in a serving model (text or mf); empty when none serves or knows it."""
+    version = active_version(shop=context.shop, family=family) if context.version_ids else None
+    if version is None or not version.artifact_path:
+        return []
+    from recommender.services.registry import model_load
+
+    try:
+        loaded = model_load(version=version)
+    except Exception:
+        logger.exception("Shop %s: could not load %s #%s", context.shop.slug, family, version.pk)
+        return []
+    index = loaded.item_index.get(item_pk)
+    if index is None:
+        return []
+    ids, scores = loaded.model.similar_items(index, k)
+    return [(int(loaded.item_pks[i]), float(score)) for i, score in zip(ids, scores) if score > float("-inf")]
+
+
+def _embedding_neighbours(context: PageContext, item_pk: int, k: int) -> Ranked:
+    """Nearest items by stored text embedding (the HNSW index), when the text model is not loaded."""
+    vector = context.vectors([item_pk]).get(item_pk)
+    if vector is None:
+        return []
+    rows = (
+        ItemEmbedding.objects.filter(item__shop=context.shop)
+        .exclude(item_id=item_pk)
+        .annotate(distance=CosineDistance("vector", vector.tolist()))
+        .order_by("distance")
+        .values_list("item_id", "distance")[:k]
+    )
+    return [(pk, 1.0 - float(distance)) for pk, distance in rows]
+
+
+def similar_families(context: PageContext, item_pk: int, k: int = SIMILAR_K) -> dict[str, Ranked]:
+    text = _model_similar(context, Family.TEXT, item_pk, k) or _embedding_neighbours(context, item_pk, k)
+    families = {"text": text, "mf": _model_similar(context, Family.MF, item_pk, k)}
+    return {family: ranked for family, ranked in families.items() if ranked}
+
+
+def _popularity_within(context: PageContext, pks: list[int]) -> Ranked:
+    popular = dict(context.candidates().get(Family.POPULARITY, []))
+    wanted = set(pks)
+    ranked = [(pk, score) for pk, score in popular.items() if pk in wanted]
+    missing = [pk for pk in pks if pk not in popular]
+    # Items outside the popularity top-k follow, newest first (pks arrive newest first).
+    floor = min((score for _, score in ranked), default=1.0)
+    return ranked + [(pk, floor * 0.5 / (rank + 1)) for rank, pk in enumerate(missing)]
+
+
+def for_you_source(context: PageContext, rail: Rail) -> RailSource:
+    candidates = context.candidates()
+    if not context.personalized:
+        # Cold start: what is popular, spread over the catalog by the rail's diversity re-rank.
+        return RailSource(
+            families={Family.POPULARITY: candidates[Family.POPULARITY] or selectors.newest_items(shop=context.shop)},
+            reason=lambda item: "Popular right now",
+        )
+    families = dict(candidates)
+    if not any(families.values()):
+        families["recency"] = selectors.newest_items(shop=context.shop)
+    return RailSource(families=families, reason=lambda item: "Picked for you")
+
+
+def because_you_viewed_source(context: PageContext, rail: Rail) -> RailSource | None:
+    if not context.personalized:
+        return None
+    engaged = [pk for pk, kind in context.history if kind in ENGAGED_TYPES]
+    context.items_load(engaged)
+    # The title names the seed: a blocked or disliked item must not be named either.
+    seed = next(
+        (
+            context.items[pk] for pk in engaged
+            if pk in context.items and pk not in context.disliked and not item_blocked(context, context.items[pk])
+        ),
+        None,
+    )
+    if seed is None:
+        return None
+    seed_pk = seed.pk
+    families = similar_families(context, seed_pk)
+    if not families and seed.top_category:
+        families = {"category": _popularity_within(context, selectors.category_items(shop=context.shop, category=seed.top_category))}
+    if not families:
+        return None
+    return RailSource(
+        families=families, reason=lambda item: f"Because you viewed {seed.title}", title_values={"seed": seed.title}, seed=seed
+    )
+
+
+def trending_source(context: PageContext, rail: Rail) -> RailSource:
+    trending = selectors.trending_from_counts(shop=context.shop, now=context.now)
+    families = {"trending": trending, Family.POPULARITY: context.candidates()[Family.POPULARITY]}
+    if not any(families.values()):
+        families = {"recency": selectors.newest_items(shop=context.shop)}
+
+    def reason(item: Item) -> str:
+        return f"Trending in {item.top_category}" if item.top_category else "Trending now"
+
+    return RailSource(families=families, reason=reason)
+
+
+def new_arrivals_source(context: PageContext, rail: Rail) -> RailSource:
+    return RailSource(families={"recency": selectors.newest_items(shop=context.shop)}, reason=lambda item: "New arrival")
+
+
+def top_in_category_source(context: PageContext, rail: Rail) -> RailSource | None:
+    if not context.personalized:
+        return None
+    category = context.top_category()
+    if not category:
+        return None
+    members = selectors.category_items(shop=context.shop, category=category)
+    member_set = set(members)
+    families = {Family.POPULARITY: _popularity_within(context, members)}
+    for family, ranked in context.candidates().items():
+        if family != Family.POPULARITY:
+            families[family] = [(pk, score) for pk, score in ranked if pk in member_set]
+    return RailSource(families=families, reason=lambda item: f"Popular in {category}", title_values={"category": category})
+
+
+def recently_viewed_source(context: PageContext, rail: Rail) -> RailSource | None:
+    if not context.personalized:
+        return None
+    seen: list[int] = []
+    for pk, kind in context.history:
+        if kind in (EventType.VIEW, EventType.CLICK) and pk not in seen:
+            seen.append(pk)
+    if not seen:
+        return None
+    ranked = [(pk, float(len(seen) - rank)) for rank, pk in enumerate(seen)]
+    return RailSource(families={"recency": ranked}, reason=lambda item: "You viewed this recently", leave_out_own=False)
+
+
+def cart_items(context: PageContext) -> list[int]:
+    """Items added to the cart and not bought since, newest first."""
+    cart, settled = [], set()
+    for pk, kind in context.history:  # newest first: a purchase seen first settles the older adds
+        if kind == EventType.PURCHASE:
+            settled.add(pk)
+        elif kind == EventType.ADD_TO_CART and pk not in settled and pk not in cart:
+            cart.append(pk)
+    return cart
+
+
+def complements_source(context: PageContext, rail: Rail) -> RailSource | None:
+    if not context.personalized:
+        return None
+    cart = cart_items(context)
+    if not cart:
+        return None
+    together = selectors.co_occurring_items(shop=context.shop, item_pks=cart, exclude_shopper=context.shopper, now=context.now)
+    if not together:
+        return None
+    context.items_load(cart[:1])
+    anchor = context.items.get(cart[0])
+    families = {"co_purchase": together, Family.POPULARITY: context.candidates()[Family.POPULARITY]}
+    reason = f"Goes with {anchor.title} in your cart" if anchor else "Goes with your cart"
+    return RailSource(families=families, reason=lambda item: reason, title_values={"seed": anchor.title if anchor else ""})
+
+
+def _campaign_items(context: PageContext, campaign: Campaign) -> Ranked:
+    scores: dict[int, float] = {}
+    for adjustment in context.adjustments:
+        if adjustment.campaign_id != campaign.pk or adjustment.multiplier <= 1:
+            continue
+        items = Item.objects.filter(shop=context.shop, available=True)
+        if adjustment.target == "item":
+            items = items.filter(pk=adjustment.item_id)
+        elif adjustment.target == "category":
+            items = items.filter(Q(category_path=adjustment.category) | Q(category_path__startswith=f"{adjustment.category} > "))
+        elif adjustment.target == "brand":
+            items = items.filter(brand=adjustment.brand)
+        else:
+            items = items.filter(attributes__contains={adjustment.attribute_key: adjustment.attribute_value})
+        for pk in items.values_list("pk", flat=True)[:CAMPAIGN_ITEMS]:
+            scores[pk] = max(scores.get(pk, 0.0), adjustment.multiplier)
+    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+def campaign_source(context: PageContext, rail: Rail) -> RailSource | None:
+    campaign = selectors.live_campaign(shop=context.shop, at=context.now, rail=rail)
+    if campaign is None:
+        return None
+    members = _campaign_items(context, campaign)
+    member_set = {pk for pk, _ in members}
+    families = {"campaign": members}
+    for family, ranked in context.candidates().items():
+        families[family] = [(pk, score) for pk, score in ranked if pk in member_set]
+    return RailSource(
+        families=families,
+        reason=lambda item: f"Part of {campaign.name}",
+        title_values={"campaign": campaign.banner_title or campaign.name},
+        campaign=campaign,
+    )
+
+
+SOURCES: dict[str, Callable[[PageContext, Rail], RailSource | None]] = {
+    RailKind.FOR_YOU: for_you_source,
+    RailKind.BECAUSE_YOU_VIEWED: because_you_viewed_source,
+    RailKind.TRENDING: trending_source,
+    RailKind.NEW_ARRIVALS: new_arrivals_source,
+    RailKind.TOP_IN_CATEGORY: top_in_category_source,
+    RailKind.RECENTLY_VIEWED: recently_viewed_source,
+    RailKind.COMPLEMENTS: complements_source,
+    RailKind.CAMPAIGN: campaign_source,
+}
+
+
+def rail_source(context: PageContext, rail: Rail) -> RailSource | None:
+    return SOURCES[rail.kind](context, rail)
