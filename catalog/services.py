@@ -3,10 +3,11 @@ import json
 import secrets
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from .models import ApiKey, Event, Item, Shop, Shopper
 from .validation import RecordInvalid, event_clean, item_clean
@@ -134,6 +135,29 @@ def _valid_events(*, shop: Shop, events: list, result: BatchResult) -> list[tupl
     return known
 
 
+_EVENT_INSERT = f"""
+    INSERT INTO {Event._meta.db_table}
+        (shop_id, event_id, shopper_id, item_id, type, value, query, session_id, occurred_at, context, received_at)
+    SELECT %s, event_id, shopper_id, item_id, type, value, query, session_id, occurred_at, context, %s
+    FROM unnest(%s::varchar[], %s::bigint[], %s::bigint[], %s::varchar[], %s::float8[], %s::varchar[], %s::varchar[],
+                %s::timestamptz[], %s::jsonb[])
+        AS batch(event_id, shopper_id, item_id, type, value, query, session_id, occurred_at, context)
+    ON CONFLICT (shop_id, event_id) DO NOTHING
+"""
+_EVENT_COLUMNS = ("event_id", "shopper_pk", "item_pk", "type", "value", "query", "session_id", "occurred_at", "context")
+
+
+def _events_insert(*, shop: Shop, events: list[dict], shopper_ids: dict[str, int]) -> None:
+    # One statement over column arrays: bulk_create spends ~100 ms assembling VALUES for 1,000 events
+    # (the JSON column rules out its own unnest path). ON CONFLICT keeps a concurrent resend a single row.
+    for cleaned in events:
+        cleaned["shopper_pk"] = shopper_ids[cleaned["shopper_id"]]
+        cleaned["context"] = Jsonb(cleaned["context"])
+    columns = [[cleaned[name] for cleaned in events] for name in _EVENT_COLUMNS]
+    with connection.cursor() as cursor:
+        cursor.execute(_EVENT_INSERT, [shop.pk, timezone.now(), *columns])
+
+
 def event_batch_ingest(*, shop: Shop, events: list) -> BatchResult:
     """Store a batch of storefront events; each is validated alone and an event_id is stored once."""
     result = BatchResult()
@@ -149,24 +173,7 @@ def event_batch_ingest(*, shop: Shop, events: list) -> BatchResult:
         return result
     with transaction.atomic():
         shopper_ids = _shopper_ids(shop=shop, external_ids={cleaned["shopper_id"] for cleaned in new_events})
-        Event.objects.bulk_create(
-            [
-                Event(
-                    shop=shop,
-                    event_id=cleaned["event_id"],
-                    shopper_id=shopper_ids[cleaned["shopper_id"]],
-                    item_id=cleaned["item_pk"],
-                    type=cleaned["type"],
-                    value=cleaned["value"],
-                    query=cleaned["query"],
-                    session_id=cleaned["session_id"],
-                    occurred_at=cleaned["occurred_at"],
-                    context=cleaned["context"],
-                )
-                for cleaned in new_events
-            ],
-            ignore_conflicts=True,  # a concurrent resend of the same event_id stays a single row
-        )
+        _events_insert(shop=shop, events=new_events, shopper_ids=shopper_ids)
     result.created = len(new_events)
     from homepage.cache import homepage_shoppers_changed  # imported here: catalog must load without homepage
 
