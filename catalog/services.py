@@ -9,6 +9,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from homepage.cache import homepage_catalog_changed
+
 from .models import ApiKey, Event, Item, Shop, Shopper
 from .validation import RecordInvalid, event_clean, item_clean
 
@@ -99,6 +101,7 @@ def item_batch_upsert(*, shop: Shop, items: list) -> BatchResult:
             unique_fields=["shop", "external_id"],
             update_fields=[*ITEM_CONTENT_FIELDS, "content_hash", "updated_at"],
         )
+        homepage_catalog_changed(shop=shop)
     return result
 
 

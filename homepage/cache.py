@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterable
 
 from django.core.cache import cache
+from django.db import transaction
 
 from catalog.models import Shop
 
@@ -77,3 +78,30 @@ def page_get(key: str):
 def page_set(key: str, page, seconds: int) -> None:
     if seconds > 0:
         cache.set(key, page, seconds)
+
+
+def _catalog_token_key(shop: Shop) -> str:
+    return f"homepage:catalog:{_shop_identity(shop)}"
+
+
+def _catalog_token_bump(shop: Shop) -> None:
+    cache.set(_catalog_token_key(shop), _new_token(), TOKEN_SECONDS)
+
+
+def homepage_catalog_changed(*, shop: Shop) -> None:
+    """Every process's snapshot of the shop's catalog is stale: items or their embeddings changed."""
+    _catalog_token_bump(shop)
+    if transaction.get_connection().in_atomic_block:
+        # A process reloading before the commit reads the old rows under the new token: bump again after it.
+        transaction.on_commit(lambda: _catalog_token_bump(shop))
+
+
+def catalog_token(*, shop: Shop) -> str:
+    """The shop's catalog version as the snapshots know it; one cache read per page."""
+    key = _catalog_token_key(shop)
+    token = cache.get(key)
+    if token is None:
+        # Evicted or never set: a new token, so no process keeps a snapshot loaded under an unknown state.
+        cache.add(key, _new_token(), TOKEN_SECONDS)
+        token = cache.get(key) or "none"
+    return token

@@ -3,8 +3,9 @@
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import Case, Count, FloatField, Min, Q, Sum, Value, When
+from django.db.models import Case, Count, FloatField, Q, Sum, Value, When
 from django.db.models.fields.json import KeyTextTransform
+from django.utils import timezone
 
 from catalog.models import Event, EventType, Item, Shop, Shopper
 from merchandising.models import Adjustment, Block, Campaign, Pin, Rail, RailKind
@@ -132,6 +133,30 @@ def impression_counts(*, shop: Shop, item_pks: list[int], now: datetime) -> dict
     return {row["item_id"]: row["shown"] for row in rows}
 
 
+# Exploration asks how often its candidates were shown; counts a minute old decide as well as fresh ones.
+IMPRESSION_COUNTS_SECONDS = 60
+_impressions: dict[int, tuple[datetime, dict[int, int]]] = {}  # by shop pk: (counted at, shown per item pk)
+
+
+def impression_counts_recent(*, shop: Shop, item_pks: list[int], now: datetime) -> dict[int, int]:
+    """impression_counts, kept per process for a minute: only items not counted lately cost a query."""
+    counted_at, shown = _impressions.get(shop.pk, (now, {}))
+    if abs((now - counted_at).total_seconds()) > IMPRESSION_COUNTS_SECONDS:
+        if abs((timezone.now() - now).total_seconds()) > IMPRESSION_COUNTS_SECONDS:
+            return impression_counts(shop=shop, item_pks=item_pks, now=now)  # a preview of another moment
+        counted_at, shown = now, {}
+    missing = [pk for pk in item_pks if pk not in shown]
+    if missing:
+        found = impression_counts(shop=shop, item_pks=missing, now=now)
+        shown.update({pk: found.get(pk, 0) for pk in missing})
+    _impressions[shop.pk] = (counted_at, shown)
+    return {pk: shown[pk] for pk in item_pks}
+
+
+def items_all_available(*, shop: Shop, item_pks: list[int]) -> bool:
+    return not item_pks or not Item.objects.filter(shop=shop, pk__in=item_pks, available=False).exists()
+
+
 def page_rails(*, shop: Shop) -> list[Rail]:
     return list(Rail.objects.filter(shop=shop, enabled=True).select_related("campaign").order_by("position", "pk"))
 
@@ -144,17 +169,16 @@ def live_campaign(*, shop: Shop, at: datetime, rail: Rail | None = None) -> Camp
 
 def next_rule_change(*, shop: Shop, now: datetime) -> datetime | None:
     """When the next pin, adjustment, block or campaign starts or ends: a cached page must not outlive it."""
-    moments = []
-    for rules in (
+    ahead = Q(starts_at__gt=now) | Q(ends_at__gt=now)
+    rules = [
         Pin.objects.filter(rail__shop=shop),
         Adjustment.objects.filter(shop=shop),
         Block.objects.filter(shop=shop),
         Campaign.objects.filter(shop=shop),
-    ):
-        found = rules.aggregate(
-            start=Min("starts_at", filter=Q(starts_at__gt=now)), end=Min("ends_at", filter=Q(ends_at__gt=now))
-        )
-        moments += [moment for moment in found.values() if moment is not None]
+    ]
+    # One round trip for the four kinds of rule: every rule that still starts or ends, its times.
+    first, *others = [queryset.filter(ahead).order_by().values_list("starts_at", "ends_at") for queryset in rules]
+    moments = [moment for row in first.union(*others, all=True) for moment in row if moment is not None and moment > now]
     return min(moments, default=None)
 
 

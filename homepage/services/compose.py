@@ -1,6 +1,7 @@
 """A shopper's homepage: each enabled rail in page order, no item twice, every item with its reason."""
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -13,6 +14,7 @@ from merchandising.models import Rail, RailKind
 from .. import selectors
 from ..cache import homepage_rules_changed
 from ..defaults import DEFAULT_BLEND, DEFAULT_RAILS
+from ..snapshot import catalog_snapshot_expire
 from .context import PageContext, page_context_build
 from .ranking import (
     NEW_ITEM_DAYS,
@@ -115,7 +117,7 @@ def _exploration_candidates(context: PageContext, rail: Rail, source: RailSource
     pks = [candidate.item.pk for candidate in ordered]
     if rail.kind in OPEN_EXPLORATION_KINDS:
         text = context.candidates().get("text", []) if context.personalized else []
-        pks += [pk for pk, _ in text] + [pk for pk, _ in selectors.newest_items(shop=context.shop, k=50)]
+        pks += [pk for pk, _ in text] + [pk for pk, _ in context.newest_items(k=50)]
     return list(dict.fromkeys(pks))
 
 
@@ -215,6 +217,42 @@ def homepage_compose(
     console preview; `now` previews another moment (a campaign's start).
     """
     now = now or timezone.now()
+    return _with_current_catalog(
+        shop,
+        lambda: _homepage_compose(
+            shop=shop, shopper=shopper, rail_keys=rail_keys, size=size, exclude=exclude, page=page, debug=debug, now=now
+        ),
+    )
+
+
+def _with_current_catalog(shop: Shop, compose: Callable[[], Page]) -> Page:
+    """The composed page, composed again from a reloaded catalog snapshot if it holds an unavailable item.
+
+    Catalog writes through the services bump the snapshot's token; one that bypasses them (the admin,
+    a script) is caught here, at the cost of one query per page, so an out-of-stock item is never served.
+    """
+    composed = compose()
+    if not selectors.items_all_available(shop=shop, item_pks=_page_item_pks(composed)):
+        catalog_snapshot_expire(shop=shop)
+        composed = compose()
+    return composed
+
+
+def _page_item_pks(page: Page) -> list[int]:
+    return [entry.item.pk for rail in page.rails for entry in rail.items]
+
+
+def _homepage_compose(
+    *,
+    shop: Shop,
+    shopper: Shopper | None,
+    rail_keys: list[str] | None,
+    size: int | None,
+    exclude: set[int] | frozenset[int],
+    page: int,
+    debug: bool,
+    now: datetime,
+) -> Page:
     rails = [rail for rail in (selectors.page_rails(shop=shop) or _ensured_enabled(shop)) if rail.enabled]
     selected = _selected_rails(rails, rail_keys, page)
     context = page_context_build(shop=shop, shopper=shopper, rails=rails, now=now, exclude=set(exclude), debug=debug)
@@ -279,9 +317,13 @@ def recommendations_compose(
     if rail is None:  # the shop keeps rails but has deleted every for_you one
         spec = next(spec for spec in DEFAULT_RAILS if spec["kind"] == RailKind.FOR_YOU)
         rail = Rail(shop=shop, **spec)
-    context = page_context_build(shop=shop, shopper=shopper, rails=[rail], now=now, exclude=set(exclude), debug=debug)
-    result = Page(shopper_known=shopper is not None, personalized=context.personalized, generated_at=now)
-    composed = rail_compose(context, rail, size=k, reserved=set())
-    if composed is not None:
-        result.rails.append(composed)
-    return result, rail
+
+    def compose() -> Page:
+        context = page_context_build(shop=shop, shopper=shopper, rails=[rail], now=now, exclude=set(exclude), debug=debug)
+        result = Page(shopper_known=shopper is not None, personalized=context.personalized, generated_at=now)
+        composed = rail_compose(context, rail, size=k, reserved=set())
+        if composed is not None:
+            result.rails.append(composed)
+        return result
+
+    return _with_current_catalog(shop, compose), rail

@@ -10,14 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
-from django.db.models import Q
+from django.db.models import Q, Value
 
 from catalog.models import Event, EventType, Item, Shop, Shopper
 from merchandising.models import Adjustment, Block, Pin, Rail
-from recommender.models import Family, ItemEmbedding, ShopperProfile
-from recommender.selectors import active_versions, shopper_recent_events
+from recommender.models import Family, ItemEmbedding, ModelVersion, ShopperProfile
+from recommender.selectors import active_versions
 
 from .. import selectors
+from ..snapshot import CatalogSnapshot, catalog_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +53,15 @@ class PageContext:
     blocks: list[Block] = field(default_factory=list)
     adjustments: list[Adjustment] = field(default_factory=list)
     pins: dict[int, list[Pin]] = field(default_factory=dict)  # by rail pk
-    version_ids: list[int] = field(default_factory=list)
+    versions: dict[str, ModelVersion] = field(default_factory=dict)  # serving version by family
+    snapshot: CatalogSnapshot | None = None
     items: dict[int, Item] = field(default_factory=dict)
     _candidates: dict[str, Ranked] | None = None
     _vectors: dict[int, np.ndarray | None] = field(default_factory=dict)
+
+    @property
+    def version_ids(self) -> list[int]:
+        return [version.pk for version in self.versions.values()]
 
     @property
     def personalized(self) -> bool:
@@ -73,11 +79,16 @@ class PageContext:
         return {pk for pk, kind in self.history if kind in ENGAGED_TYPES}
 
     def items_load(self, pks) -> None:
+        # Only items newer than the snapshot (written by something that bumped no token) cost a query.
         missing = [pk for pk in pks if pk not in self.items]
         if missing:
             self.items.update(Item.objects.filter(shop=self.shop, pk__in=missing).in_bulk())
 
     def vectors(self, pks: list[int]) -> dict[int, np.ndarray | None]:
+        snapshot_items = self.snapshot.items if self.snapshot else {}
+        for pk in pks:
+            if pk in snapshot_items and pk not in self._vectors:
+                self._vectors[pk] = self.snapshot.vector(pk)
         missing = [pk for pk in pks if pk not in self._vectors]
         if missing:
             found = dict(ItemEmbedding.objects.filter(item_id__in=missing).values_list("item_id", "vector"))
@@ -94,13 +105,25 @@ class PageContext:
                 self._candidates[Family.POPULARITY] = selectors.popularity_from_counts(shop=self.shop, now=self.now)
         return self._candidates
 
+    def impressions(self, pks: list[int]) -> dict[int, int]:
+        """Impressions of these items in the 30 days before now, as counted in the last minute."""
+        return selectors.impression_counts_recent(shop=self.shop, item_pks=pks, now=self.now)
+
+    def newest_items(self, *, k: int = 200, category: str = "") -> Ranked:
+        return self.snapshot.newest_items(k=k, category=category)
+
+    def category_items(self, *, category: str, k: int = 500) -> list[int]:
+        return self.snapshot.category_items(category=category, k=k)
+
     def _model_candidates(self) -> dict[str, Ranked]:
-        if not self.version_ids:
+        if not self.versions:
             return {}
         from recommender.services import candidates_for
 
         try:
-            return dict(candidates_for(shopper=self.shopper if self.personalized else None, shop=self.shop, k=CANDIDATES_K))
+            if not self.personalized:
+                return dict(_cold_candidates(self.shop, self.version_ids))
+            return dict(candidates_for(shopper=self.shopper, shop=self.shop, k=CANDIDATES_K))
         except Exception:
             # A broken artifact must not take the homepage down: the page falls back to event counts.
             logger.exception("Shop %s: model candidates failed; serving the fallback page", self.shop.slug)
@@ -122,6 +145,24 @@ class PageContext:
         return categories[0].split(" > ")[0] if categories else ""
 
 
+_cold: dict[int, tuple[tuple[int, ...], dict[str, Ranked]]] = {}  # by shop pk: (serving version ids, candidates)
+
+
+def _cold_candidates(shop: Shop, version_ids: list[int]) -> dict[str, Ranked]:
+    """Candidates for nobody in particular, scored once per process and serving versions.
+
+    They are the popularity model's scores, fixed when it was trained: the same for every
+    unknown or opted-out shopper until another version serves.
+    """
+    from recommender.services import candidates_for
+
+    versions = tuple(sorted(version_ids))
+    found = _cold.get(shop.pk)
+    if found is None or found[0] != versions:
+        found = _cold[shop.pk] = (versions, candidates_for(shopper=None, shop=shop, k=CANDIDATES_K))
+    return found[1]
+
+
 def _unit(vector: np.ndarray) -> np.ndarray:
     norm = float(np.linalg.norm(vector))
     return vector / norm if norm > 0 else vector
@@ -131,16 +172,12 @@ def page_context_build(
     *, shop: Shop, shopper: Shopper | None, rails: list[Rail], now: datetime, exclude: set[int], debug: bool = False
 ) -> PageContext:
     context = PageContext(shop=shop, shopper=shopper, now=now, debug=debug, exclude=set(exclude))
-    context.version_ids = [version.pk for version in active_versions(shop=shop)]
+    context.versions = {version.family: version for version in active_versions(shop=shop)}
+    context.snapshot = catalog_snapshot(shop=shop)
+    # The page's own copy (a fraction of a millisecond): pinned items and items the snapshot lacks go in it.
+    context.items = dict(context.snapshot.items)
     if context.personalized:
-        context.history = list(reversed(shopper_recent_events(shopper=shopper, limit=HISTORY_LIMIT)))
-        since = now - timedelta(days=BOUGHT_RECENTLY_DAYS)
-        for pk, kind in (
-            Event.objects.filter(shopper=shopper, item__isnull=False)
-            .filter(Q(type=EventType.DISLIKE) | Q(type=EventType.PURCHASE, occurred_at__gte=since))
-            .values_list("item_id", "type")
-        ):
-            (context.disliked if kind == EventType.DISLIKE else context.bought_recently).add(pk)
+        _shopper_events_read(context)
     context.blocks = _live(_window(Block.objects.filter(shop=shop).select_related("campaign"), now), now)
     context.adjustments = _live(
         _window(Adjustment.objects.filter(shop=shop).select_related("campaign"), now), now
@@ -151,9 +188,28 @@ def page_context_build(
     )
     for pin in sorted(pins, key=lambda pin: (pin.slot, pin.created_at)):
         context.pins.setdefault(pin.rail_id, []).append(pin)
-        context.items.setdefault(pin.item_id, pin.item)
+        context.items[pin.item_id] = pin.item  # read with the pin, so as fresh as the database
     return context
 
 
+def _shopper_events_read(context: PageContext) -> None:
+    """The shopper's latest events (their history) and every dislike and recent purchase, in one query."""
+    since = context.now - timedelta(days=BOUGHT_RECENTLY_DAYS)
+    events = Event.objects.filter(shopper=context.shopper, item__isnull=False)
+    columns = ("item_id", "type", "occurred_at", "pk")
+    latest = events.order_by("-occurred_at", "-pk").values_list(*columns, Value(True))[:HISTORY_LIMIT]
+    settled = events.filter(Q(type=EventType.DISLIKE) | Q(type=EventType.PURCHASE, occurred_at__gte=since))
+    history = []
+    for pk, kind, occurred_at, event_pk, in_history in latest.union(settled.values_list(*columns, Value(False)), all=True):
+        if in_history:
+            history.append((occurred_at, event_pk, pk, kind))
+        else:
+            (context.disliked if kind == EventType.DISLIKE else context.bought_recently).add(pk)
+    history.sort(reverse=True)  # newest first, as the latest events were read
+    context.history = [(pk, kind) for _, _, pk, kind in history]
+
+
 def item_blocked(context: PageContext, item: Item) -> Block | None:
+    if not context.blocks:  # the common case, asked for every candidate of every rail
+        return None
     return next((block for block in context.blocks if block.matches(item)), None)

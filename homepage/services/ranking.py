@@ -9,7 +9,6 @@ import numpy as np
 from catalog.models import Item
 from merchandising.models import Pin, Rail
 
-from .. import selectors
 from .context import PageContext, Ranked, item_blocked
 
 DIVERSITY_POOL_PER_SLOT = 5
@@ -70,14 +69,14 @@ def scores_blend(context: PageContext, families: dict[str, Ranked], weights: dic
     allowed = set(pks)
     weights = blend_weights(families, weights)
     normalised = {family: _normalised(families[family], allowed) for family in weights}
-    slotted = []
+    keyed = []
     for pk in pks:
         per_family = {family: scores[pk] for family, scores in normalised.items() if pk in scores}
         relevance = sum(weights[family] * score for family, score in per_family.items())
         if relevance > 0:
-            slotted.append(Slotted(item=context.items[pk], families=per_family, relevance=relevance))
-    slotted.sort(key=lambda candidate: (-candidate.relevance, candidate.item.pk))
-    return slotted
+            keyed.append((-relevance, pk, per_family))
+    keyed.sort(key=lambda key: key[:2])  # by the pk already at hand: Item.pk is slow across hundreds of candidates
+    return [Slotted(item=context.items[pk], families=per_family, relevance=-negative) for negative, pk, per_family in keyed]
 
 
 def adjustments_apply(context: PageContext, candidates: list[Slotted]) -> list[Slotted]:
@@ -86,6 +85,8 @@ def adjustments_apply(context: PageContext, candidates: list[Slotted]) -> list[S
     Applied before the diversity re-rank rather than after it: the re-rank picks a few items out of
     many, so a boost applied afterwards could not bring in an item the re-rank left out.
     """
+    if not context.adjustments:
+        return candidates  # already in this order, from the blend
     for candidate in candidates:
         for adjustment in context.adjustments:
             if adjustment.matches(candidate.item):
@@ -103,17 +104,19 @@ def _similarity_matrix(context: PageContext, items: list[Item]) -> np.ndarray:
     if embedded:
         matrix = np.stack([vectors[items[index].pk] for index in embedded])
         similarity[np.ix_(embedded, embedded)] = matrix @ matrix.T
-    has_vector = np.zeros(n, dtype=bool)
-    has_vector[embedded] = True
-    for i in range(n):
+    # Pairs with an item short of a vector compare by category; the rule is symmetric, so each such row fills its column.
+    for i in sorted(set(range(n)) - set(embedded)):
         for j in range(n):
-            if has_vector[i] and has_vector[j]:
-                continue
-            if items[i].category_path and items[i].category_path == items[j].category_path:
-                similarity[i, j] = SAME_CATEGORY_SIMILARITY
-            elif items[i].top_category and items[i].top_category == items[j].top_category:
-                similarity[i, j] = SAME_ROOT_SIMILARITY
+            similarity[i, j] = similarity[j, i] = _category_similarity(items[i], items[j])
     return similarity
+
+
+def _category_similarity(first: Item, second: Item) -> float:
+    if first.category_path and first.category_path == second.category_path:
+        return SAME_CATEGORY_SIMILARITY
+    if first.top_category and first.top_category == second.top_category:
+        return SAME_ROOT_SIMILARITY
+    return 0.0
 
 
 @dataclass
@@ -183,7 +186,7 @@ def exploration_pick(
     if not pool:
         return []
     context.items_load(pool)
-    shown = selectors.impression_counts(shop=context.shop, item_pks=pool, now=context.now)
+    shown = context.impressions(pool)
     new_since = context.now - timedelta(days=NEW_ITEM_DAYS)
     fresh = [
         pk for pk in pool

@@ -8,7 +8,7 @@ from django.utils import timezone
 from catalog.models import Item, Shop, Shopper
 from recommender.selectors import active_versions
 
-from .. import cache
+from .. import cache, selectors
 from .compose import Page, PageItem, homepage_compose, recommendations_compose
 from .similar import similar_items
 
@@ -58,11 +58,6 @@ def _item_pks(shop: Shop, external_ids: list[str]) -> set[int]:
     return set(Item.objects.filter(shop=shop, external_id__in=external_ids).values_list("pk", flat=True))
 
 
-def _served_still_available(shop: Shop, item_pks: list[int]) -> bool:
-    # Items go out of stock through catalog updates, which bump no token: checked on every cache hit.
-    return not Item.objects.filter(shop=shop, pk__in=item_pks, available=False).exists()
-
-
 def homepage_serve(
     *,
     shop: Shop,
@@ -88,7 +83,8 @@ def homepage_serve(
         version_ids=[version.pk for version in active_versions(shop=shop)], request_shape=shape,
     )
     cached = cache.page_get(key)
-    if cached is not None and _served_still_available(shop, cached["item_pks"]):
+    # Items go out of stock through catalog updates, which the page's key does not follow: checked on every hit.
+    if cached is not None and selectors.items_all_available(shop=shop, item_pks=cached["item_pks"]):
         return _stamped(cached["body"])
     composed = homepage_compose(
         shop=shop, shopper=shopper, rail_keys=rail_keys, size=size, exclude=exclude_pks, page=page

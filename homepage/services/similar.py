@@ -31,7 +31,7 @@ def similar_items(*, shop: Shop, item: Item, k: int = 10) -> list[SimilarItem]:
     if together:
         families["co_engagement"] = together
     if not families and item.top_category:
-        families["category"] = selectors.newest_items(shop=shop, category=item.top_category)
+        families["category"] = context.newest_items(category=item.top_category)
     pool = [pk for ranked in families.values() for pk, _ in ranked]
     allowed = set(candidates_filter(context, pool, leave_out_own=False, reserved=set()))
     weights = blend_weights(families, SIMILAR_BLEND)

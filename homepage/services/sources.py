@@ -14,7 +14,6 @@ from pgvector.django import CosineDistance
 from catalog.models import EventType, Item
 from merchandising.models import Campaign, Rail, RailKind
 from recommender.models import Family, ItemEmbedding
-from recommender.selectors import active_version
 
 from .. import selectors
 from .context import ENGAGED_TYPES, PageContext, Ranked, item_blocked
@@ -37,7 +36,7 @@ class RailSource:
 
 def _model_similar(context: PageContext, family: str, item_pk: int, k: int) -> Ranked:
     """Items nearest to one item in a serving model (text or mf); empty when none serves or knows it."""
-    version = active_version(shop=context.shop, family=family) if context.version_ids else None
+    version = context.versions.get(family)
     if version is None or not version.artifact_path:
         return []
     from recommender.services.registry import model_load
@@ -90,12 +89,12 @@ def for_you_source(context: PageContext, rail: Rail) -> RailSource:
     if not context.personalized:
         # Cold start: what is popular, spread over the catalog by the rail's diversity re-rank.
         return RailSource(
-            families={Family.POPULARITY: candidates[Family.POPULARITY] or selectors.newest_items(shop=context.shop)},
+            families={Family.POPULARITY: candidates[Family.POPULARITY] or context.newest_items()},
             reason=lambda item: "Popular right now",
         )
     families = dict(candidates)
     if not any(families.values()):
-        families["recency"] = selectors.newest_items(shop=context.shop)
+        families["recency"] = context.newest_items()
     return RailSource(families=families, reason=lambda item: "Picked for you")
 
 
@@ -117,7 +116,7 @@ def because_you_viewed_source(context: PageContext, rail: Rail) -> RailSource | 
     seed_pk = seed.pk
     families = similar_families(context, seed_pk)
     if not families and seed.top_category:
-        families = {"category": _popularity_within(context, selectors.category_items(shop=context.shop, category=seed.top_category))}
+        families = {"category": _popularity_within(context, context.category_items(category=seed.top_category))}
     if not families:
         return None
     return RailSource(
@@ -129,7 +128,7 @@ def trending_source(context: PageContext, rail: Rail) -> RailSource:
     trending = selectors.trending_from_counts(shop=context.shop, now=context.now)
     families = {"trending": trending, Family.POPULARITY: context.candidates()[Family.POPULARITY]}
     if not any(families.values()):
-        families = {"recency": selectors.newest_items(shop=context.shop)}
+        families = {"recency": context.newest_items()}
 
     def reason(item: Item) -> str:
         return f"Trending in {item.top_category}" if item.top_category else "Trending now"
@@ -138,7 +137,7 @@ def trending_source(context: PageContext, rail: Rail) -> RailSource:
 
 
 def new_arrivals_source(context: PageContext, rail: Rail) -> RailSource:
-    return RailSource(families={"recency": selectors.newest_items(shop=context.shop)}, reason=lambda item: "New arrival")
+    return RailSource(families={"recency": context.newest_items()}, reason=lambda item: "New arrival")
 
 
 def top_in_category_source(context: PageContext, rail: Rail) -> RailSource | None:
@@ -147,7 +146,7 @@ def top_in_category_source(context: PageContext, rail: Rail) -> RailSource | Non
     category = context.top_category()
     if not category:
         return None
-    members = selectors.category_items(shop=context.shop, category=category)
+    members = context.category_items(category=category)
     member_set = set(members)
     families = {Family.POPULARITY: _popularity_within(context, members)}
     for family, ranked in context.candidates().items():

@@ -1,0 +1,111 @@
+"""Each process's copy of a shop's catalog: the item fields a page needs and the text embeddings.
+
+A page reads hundreds of items and their vectors; loading them per request cost most of an uncached
+page. The copy is read once per process and again when the shop's catalog token changes (an item
+upsert or an embedding refresh), so `available` stays as current as the catalog writes.
+"""
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+from django.db import connection
+
+from catalog.models import Item, Shop
+from recommender.models import ItemEmbedding
+
+from .cache import _shop_identity, catalog_token
+
+Ranked = list[tuple[int, float]]
+
+# Every field a page, its rules (blocks, boosts by attribute) or the API reads; the rest stay deferred.
+ITEM_FIELDS = (
+    "id", "shop_id", "external_id", "title", "category_path", "brand", "price", "currency", "image_url", "available",
+    "attributes", "created_at",
+)
+# Bounds the memory of a process that serves many shops; the least recently served is dropped.
+MAX_SHOPS = 16
+# Writes that bypass the catalog services (the admin, a script) bump no token: a snapshot is read again this often.
+MAX_AGE_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class CatalogSnapshot:
+    token: str
+    loaded_at: float
+    items: dict[int, Item]
+    newest: list[Item]  # available items, newest first
+    vectors: np.ndarray  # L2-normalised text embeddings, one row per embedded item
+    vector_rows: dict[int, int]
+
+    def vector(self, pk: int) -> np.ndarray | None:
+        row = self.vector_rows.get(pk)
+        return None if row is None else self.vectors[row]
+
+    def newest_items(self, *, k: int, category: str = "") -> Ranked:
+        """Available items (in `category` and its subcategories), newest first, scored by recency rank."""
+        pks = self.category_items(category=category, k=k) if category else [item.pk for item in self.newest[:k]]
+        return [(pk, float(len(pks) - rank)) for rank, pk in enumerate(pks)]
+
+    def category_items(self, *, category: str, k: int) -> list[int]:
+        prefix = f"{category} > "
+        pks = []
+        for item in self.newest:
+            if item.category_path == category or item.category_path.startswith(prefix):
+                pks.append(item.pk)
+                if len(pks) == k:
+                    break
+        return pks
+
+
+_snapshots: OrderedDict[str, CatalogSnapshot] = OrderedDict()
+
+
+def _vectors_load(shop: Shop) -> tuple[np.ndarray, dict[int, int]]:
+    # vector_send's binary form, not the ORM's text form: parsing 12,000 vectors of text takes seconds.
+    table = ItemEmbedding._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT e.item_id, vector_send(e.vector) FROM {table} e JOIN {Item._meta.db_table} i ON i.id = e.item_id "
+            "WHERE i.shop_id = %s ORDER BY e.item_id",
+            [shop.pk],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return np.zeros((0, 0), dtype=np.float32), {}
+    # Each value: a 2-byte dimension count, 2 unused bytes, then big-endian float4s.
+    matrix = np.frombuffer(b"".join(bytes(blob)[4:] for _, blob in rows), dtype=">f4").astype(np.float32)
+    matrix = matrix.reshape(len(rows), -1)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    matrix = np.divide(matrix, norms, out=matrix.copy(), where=norms > 0)
+    return matrix, {pk: row for row, (pk, _) in enumerate(rows)}
+
+
+def _snapshot_load(shop: Shop, token: str) -> CatalogSnapshot:
+    items = {item.pk: item for item in Item.objects.filter(shop=shop).only(*ITEM_FIELDS)}
+    newest = sorted((item for item in items.values() if item.available), key=lambda item: (item.created_at, item.pk), reverse=True)
+    vectors, vector_rows = _vectors_load(shop)
+    return CatalogSnapshot(
+        token=token, loaded_at=time.monotonic(), items=items, newest=newest, vectors=vectors, vector_rows=vector_rows
+    )
+
+
+def catalog_snapshot(*, shop: Shop) -> CatalogSnapshot:
+    """The shop's catalog as of its current token, loaded in this process when the token moved."""
+    key = _shop_identity(shop)
+    # The token is read before the rows: a write landing in between bumps it again, so it is read once more.
+    token = catalog_token(shop=shop)
+    snapshot = _snapshots.get(key)
+    if snapshot is None or snapshot.token != token or time.monotonic() - snapshot.loaded_at > MAX_AGE_SECONDS:
+        snapshot = _snapshot_load(shop, token)
+        _snapshots[key] = snapshot
+    _snapshots.move_to_end(key)
+    while len(_snapshots) > MAX_SHOPS:
+        _snapshots.popitem(last=False)
+    return snapshot
+
+
+def catalog_snapshot_expire(*, shop: Shop) -> None:
+    """Drop this process's snapshot of the shop: it was seen to disagree with the database."""
+    _snapshots.pop(_shop_identity(shop), None)
