@@ -83,10 +83,13 @@ TEMPLATES = [
 
 
 def _database() -> dict:
+    # Connections are kept between requests: opening one costs more than a storefront batch insert.
+    conn_max_age = env_int("DATABASE_CONN_MAX_AGE", 60)
     url = env_str("DATABASE_URL")
     if url:
-        return dj_database_url.parse(url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))
-    return embedded.postgres_settings(DATA_DIR, env_str("VITRINE_EMBEDDED_DB_NAME", "vitrine"))
+        return dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True)
+    database = embedded.postgres_settings(DATA_DIR, env_str("VITRINE_EMBEDDED_DB_NAME", "vitrine"))
+    return {**database, "CONN_MAX_AGE": conn_max_age, "CONN_HEALTH_CHECKS": True}
 
 
 DATABASES = {"default": _database()}
