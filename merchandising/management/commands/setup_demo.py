@@ -8,6 +8,7 @@ from catalog.importers import DatasetError, dataset_check, dataset_import
 from catalog.management.progress import stage_progress
 from catalog.models import Event, Item
 from catalog.services import api_key_create, shop_get_or_create
+from config.env import env_str
 from merchandising.services import demo_merchandiser_ensure
 from recommender.models import ModelVersion
 from recommender.services import training_dispatch
@@ -40,7 +41,7 @@ class Command(BaseCommand):
         api_key, _ = _kept_secret("demo_api_key", lambda: api_key_create(shop=shop_row, name="demo storefront")[1])
         self.stdout.write(
             "\n"
-            "  Console:  http://127.0.0.1:8000/console/   (Django admin at /admin/, API docs at /api/docs/)\n"
+            f"  Console:  http://{env_str('VITRINE_BIND', '127.0.0.1:8000')}/console/   (Django admin at /admin/, API docs at /api/docs/)\n"
             f"  Login:    demo / {password}\n"
             f"  API key:  {api_key}   (shop '{shop_row.slug}'; send 'Authorization: Token <key>')\n"
         )
