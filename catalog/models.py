@@ -136,10 +136,11 @@ class Shopper(models.Model):
 
 
 class Event(models.Model):
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="events")
+    # The composite indexes below lead with shop, shopper and item: single-column ones would only slow inserts.
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="events", db_index=False)
     event_id = models.CharField(max_length=128, help_text="The storefront's id; resending it stores nothing new.")
-    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="events")
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, null=True, blank=True, related_name="events")
+    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="events", db_index=False)
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, null=True, blank=True, related_name="events", db_index=False)
     type = models.CharField(max_length=16, choices=EventType.choices)
     value = models.FloatField(null=True, blank=True, help_text="Rating or quantity.")
     query = models.CharField(max_length=500, blank=True)
