@@ -301,14 +301,22 @@ def _postgres_pid(data_dir: Path) -> int | None:
         return None
 
 
-def _gunicorn_start(*, app: str, workers: int, env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
+@contextmanager
+def gunicorn_serving(*, env: dict[str, str], log_path: Path, workers: int = 2, app: str = "config.wsgi", extra_args: tuple[str, ...] = ()):
+    """gunicorn on a free port, yielding (process, url) once it answers; its log is printed if anything fails."""
     port = free_port()
+    command = [str(VENV_BIN / "gunicorn"), app, "--bind", f"127.0.0.1:{port}", "--workers", str(workers), *extra_args]
     with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), app, "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
-            cwd=REPO_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    return process, f"http://127.0.0.1:{port}"
+        process = subprocess.Popen(command, cwd=REPO_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_answers(f"{url}/api/v1/events", process, log_path)
+        yield process, url
+    except BaseException:
+        _log_tail_print(log_path)
+        raise
+    finally:
+        _stop_process_group(process)
 
 
 @contextmanager
@@ -317,19 +325,11 @@ def bench_server(*, workers: int = 2, app: str = "config.wsgi", data_dir: Path =
     env = bench_env(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "gunicorn.log"
-    process = None
     with _exclusive(data_dir / ".bench.lock"):
         try:
             manage("migrate", "--noinput", env=env)
             slug, api_key = shop_with_key_create(env=env)
-            process, url = _gunicorn_start(app=app, workers=workers, env=env, log_path=log_path)
-            _wait_until_answers(f"{url}/api/v1/events", process, log_path)
-            yield BenchServer(url=url, api_key=api_key, shop=slug, pid=process.pid, postgres_pid=_postgres_pid(data_dir))
-        except BaseException:
-            if process is not None:
-                _log_tail_print(log_path)
-            raise
+            with gunicorn_serving(env=env, log_path=log_path, workers=workers, app=app) as (process, url):
+                yield BenchServer(url=url, api_key=api_key, shop=slug, pid=process.pid, postgres_pid=_postgres_pid(data_dir))
         finally:
-            if process is not None:
-                _stop_process_group(process)
             embedded_stop(env=env)

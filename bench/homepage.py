@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import threading
 import time
 import uuid
@@ -28,18 +27,14 @@ import requests
 
 from .common import (
     REPO_DIR,
-    VENV_BIN,
     BenchResult,
     MemorySampler,
     OtherLoad,
     _exclusive,
-    _log_tail_print,
     _postgres_pid,
-    _stop_process_group,
-    _wait_until_answers,
     bench_env,
     embedded_stop,
-    free_port,
+    gunicorn_serving,
     manage,
     percentile,
 )
@@ -117,35 +112,18 @@ def _demo_sample(env: dict[str, str], api_key: str) -> Demo:
     return Demo(**found)
 
 
-def _gunicorn_start(options: argparse.Namespace, env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    command = [str(VENV_BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(options.workers)]
-    if options.worker_class == "gthread":
-        command += ["--worker-class", "gthread", "--threads", str(options.threads)]
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, cwd=REPO_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    return process, f"http://127.0.0.1:{port}"
-
-
 @contextmanager
 def demo_server(options: argparse.Namespace):
     """gunicorn on the dev data dir; its embedded servers are stopped after only if this run started them."""
     env = bench_env(DEV_DATA_DIR)
     log_path = DEV_DATA_DIR / "bench-homepage-gunicorn.log"
     was_running = _postgres_pid(DEV_DATA_DIR) is not None
-    process = None
+    threads = ("--worker-class", "gthread", "--threads", str(options.threads)) if options.worker_class == "gthread" else ()
     with _exclusive(DEV_DATA_DIR / ".bench-homepage.lock"):
         try:
-            process, url = _gunicorn_start(options, env, log_path)
-            _wait_until_answers(f"{url}/api/v1/events", process, log_path)
-            yield url, process.pid, env
-        except BaseException:
-            if process is not None:
-                _log_tail_print(log_path)
-            raise
+            with gunicorn_serving(env=env, log_path=log_path, workers=options.workers, extra_args=threads) as (process, url):
+                yield url, process.pid, env
         finally:
-            if process is not None:
-                _stop_process_group(process)
             if not was_running:
                 embedded_stop(env=env)
 
