@@ -30,20 +30,22 @@ def _same_shop(shop: Shop, *rows) -> None:
             raise ValueError(f"{row!r} belongs to another shop.")
 
 
+def _fields_check(fields: dict, allowed: frozenset | set, kind: str) -> None:
+    unknown = set(fields) - allowed
+    if unknown:
+        raise TypeError(f"Unknown {kind} fields: {', '.join(sorted(unknown))}")
+
+
 @transaction.atomic
 def rail_create(*, shop: Shop, key: str, title: str, kind: str, **fields) -> Rail:
-    unknown = set(fields) - RAIL_FIELDS
-    if unknown:
-        raise TypeError(f"Unknown rail fields: {', '.join(sorted(unknown))}")
+    _fields_check(fields, RAIL_FIELDS, "rail")
     _same_shop(shop, fields.get("campaign"))
     return _saved(Rail(shop=shop, key=key, title=title, kind=kind, **fields), shop=shop)
 
 
 @transaction.atomic
 def rail_update(*, rail: Rail, **fields) -> Rail:
-    unknown = set(fields) - RAIL_FIELDS
-    if unknown:
-        raise TypeError(f"Unknown rail fields: {', '.join(sorted(unknown))}")
+    _fields_check(fields, RAIL_FIELDS, "rail")
     _same_shop(rail.shop, fields.get("campaign"))
     for name, value in fields.items():
         setattr(rail, name, value)
@@ -99,17 +101,13 @@ def block_create(
 
 @transaction.atomic
 def campaign_create(*, shop: Shop, name: str, starts_at: datetime, ends_at: datetime, **fields) -> Campaign:
-    unknown = set(fields) - CAMPAIGN_FIELDS
-    if unknown:
-        raise TypeError(f"Unknown campaign fields: {', '.join(sorted(unknown))}")
+    _fields_check(fields, CAMPAIGN_FIELDS, "campaign")
     return _saved(Campaign(shop=shop, name=name, starts_at=starts_at, ends_at=ends_at, **fields), shop=shop)
 
 
 @transaction.atomic
 def campaign_update(*, campaign: Campaign, **fields) -> Campaign:
-    unknown = set(fields) - CAMPAIGN_FIELDS
-    if unknown:
-        raise TypeError(f"Unknown campaign fields: {', '.join(sorted(unknown))}")
+    _fields_check(fields, CAMPAIGN_FIELDS, "campaign")
     for name, value in fields.items():
         setattr(campaign, name, value)
     return _saved(campaign, shop=campaign.shop)
