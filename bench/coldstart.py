@@ -15,7 +15,7 @@ from recommender.ml.coldstart import cold_item_split, evaluate_cold, evaluate_co
 from recommender.ml.device import pick_device
 from recommender.ml.nets.text_finetune import FineTuneConfig, co_engaged_pairs, fine_tune_encoder
 
-from .common import BenchResult, machine_describe
+from .common import BenchResult, dataset_missing, machine_describe
 from .quality import DEFAULT_DATA, beauty_load, embeddings_cached
 
 TARGET_GAIN = 0.20  # the bar: +20 % relative NDCG@10 over the frozen encoder
@@ -129,8 +129,8 @@ def run(argv: list[str]) -> BenchResult:
 
     options = arguments(argv)
     result = BenchResult(name="coldstart", machine=machine_describe())
-    if not (options.data / "sequences.txt").exists():
-        result.skipped = f"no dataset at {options.data}"
+    result.skipped = dataset_missing(options.data)
+    if result.skipped:
         return result
     device = pick_device(options.device)
     data = beauty_load(options.data)

@@ -93,6 +93,13 @@ def machine_describe() -> str:
     return ", ".join(parts)
 
 
+def dataset_missing(path: Path) -> str | None:
+    """Why a benchmark on the Beauty data must skip, or None when the dataset is there."""
+    if (path / "sequences.txt").exists():
+        return None
+    return f"no dataset at {path}; set VITRINE_DEMO_DATA to an amazon_beauty_5core folder"
+
+
 def percentile(values: list[float], q: float) -> float:
     """The q-th percentile (0-100) with linear interpolation between ranks, as numpy's default."""
     if not values:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import requests
 
-from .common import REPO_DIR, BenchResult, BenchServer, MemorySampler, OtherLoad, bench_server
+from .common import REPO_DIR, BenchResult, BenchServer, MemorySampler, OtherLoad, bench_server, dataset_missing
 
 NAME = "ingest"
 ITEM_BATCH_SIZE = 1000
@@ -137,8 +137,9 @@ def arguments_parse(argv: list[str]) -> argparse.Namespace:
 def run(argv: list[str]) -> BenchResult:
     options = arguments_parse(argv)
     path = dataset_path()
-    if not (path / "sequences.txt").exists():
-        return BenchResult(NAME, skipped=f"no dataset at {path}; set VITRINE_DEMO_DATA to an amazon_beauty_5core folder")
+    skipped = dataset_missing(path)
+    if skipped:
+        return BenchResult(NAME, skipped=skipped)
     items, asins = items_load(path)
     stream = event_stream(sequences_load(path), asins, run_id=f"bench-{time.time_ns()}")
     # The baseline runs first on the smaller table, so any slowdown from table growth counts against batch 1,000.

@@ -14,7 +14,7 @@ from recommender.ml.device import pick_device
 from recommender.ml.nets.text_encoder import item_text
 from recommender.ml.trainer import EVENT_TYPE_CODES, FAMILIES, POPULARITY, SEQUENTIAL, Budget, ShopData, embed_items, evaluate, fit_family, prepare
 
-from .common import BenchResult, machine_describe
+from .common import BenchResult, dataset_missing, machine_describe
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = Path(os.environ.get("VITRINE_DEMO_DATA") or REPO.parent / "shared" / "datasets" / "amazon_beauty_5core")
@@ -97,8 +97,8 @@ def arguments(argv: list[str]) -> argparse.Namespace:
 def run(argv: list[str]) -> BenchResult:
     options = arguments(argv)
     result = BenchResult(name="quality", machine=machine_describe())
-    if not (options.data / "sequences.txt").exists():
-        result.skipped = f"no dataset at {options.data}"
+    result.skipped = dataset_missing(options.data)
+    if result.skipped:
         return result
     device = pick_device(options.device)
     data = beauty_load(options.data)

@@ -8,7 +8,7 @@ import numpy as np
 
 from recommender.ml.trainer import FAMILIES, POPULARITY, Budget, fit_family, prepare, score_history
 
-from .common import BenchResult, machine_describe, percentile
+from .common import BenchResult, dataset_missing, machine_describe, percentile
 from .quality import DEFAULT_DATA, beauty_load, embeddings_cached
 
 TOP_K = 200
@@ -37,8 +37,8 @@ def run(argv: list[str]) -> BenchResult:
 
     options = arguments(argv)
     result = BenchResult(name="scoring", machine=machine_describe())
-    if not (options.data / "sequences.txt").exists():
-        result.skipped = f"no dataset at {options.data}"
+    result.skipped = dataset_missing(options.data)
+    if result.skipped:
         return result
     torch.set_num_threads(1)  # as the web process serves: one thread a request
     data = beauty_load(options.data)
