@@ -60,10 +60,6 @@ class PageContext:
     _vectors: dict[int, np.ndarray | None] = field(default_factory=dict)
 
     @property
-    def version_ids(self) -> list[int]:
-        return [version.pk for version in self.versions.values()]
-
-    @property
     def personalized(self) -> bool:
         return self.shopper is not None and not self.shopper.personalization_opt_out
 
@@ -121,9 +117,10 @@ class PageContext:
         from recommender.services import candidates_for
 
         try:
+            versions = list(self.versions.values())
             if not self.personalized:
-                return dict(_cold_candidates(self.shop, self.version_ids))
-            return dict(candidates_for(shopper=self.shopper, shop=self.shop, k=CANDIDATES_K))
+                return dict(_cold_candidates(self.shop, versions))
+            return dict(candidates_for(shopper=self.shopper, shop=self.shop, k=CANDIDATES_K, versions=versions))
         except Exception:
             # A broken artifact must not take the homepage down: the page falls back to event counts.
             logger.exception("Shop %s: model candidates failed; serving the fallback page", self.shop.slug)
@@ -148,7 +145,7 @@ class PageContext:
 _cold: dict[int, tuple[tuple[int, ...], dict[str, Ranked]]] = {}  # by shop pk: (serving version ids, candidates)
 
 
-def _cold_candidates(shop: Shop, version_ids: list[int]) -> dict[str, Ranked]:
+def _cold_candidates(shop: Shop, serving: list[ModelVersion]) -> dict[str, Ranked]:
     """Candidates for nobody in particular, scored once per process and serving versions.
 
     They are the popularity model's scores, fixed when it was trained: the same for every
@@ -156,10 +153,10 @@ def _cold_candidates(shop: Shop, version_ids: list[int]) -> dict[str, Ranked]:
     """
     from recommender.services import candidates_for
 
-    versions = tuple(sorted(version_ids))
+    versions = tuple(sorted(version.pk for version in serving))
     found = _cold.get(shop.pk)
     if found is None or found[0] != versions:
-        found = _cold[shop.pk] = (versions, candidates_for(shopper=None, shop=shop, k=CANDIDATES_K))
+        found = _cold[shop.pk] = (versions, candidates_for(shopper=None, shop=shop, k=CANDIDATES_K, versions=serving))
     return found[1]
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from catalog.models import Event, Shop, Shopper
 
-from ..models import Family
+from ..models import Family, ModelVersion
 from ..selectors import active_versions, shopper_recent_events
 from .profiles import shopper_profile_refresh
 from .registry import model_load
@@ -35,14 +35,14 @@ def _top(scores: np.ndarray, k: int, exclude: np.ndarray) -> np.ndarray:
     return top[np.argsort(-scores[top])]
 
 
-def _score(shop: Shop, shopper: Shopper | None, k: int) -> Candidates:
+def _score(versions: list[ModelVersion], shopper: Shopper | None, k: int) -> Candidates:
     from recommender.ml.trainer import EVENT_TYPE_CODES, score_history
 
     personal = shopper is not None and not shopper.personalization_opt_out
     events = shopper_recent_events(shopper=shopper, limit=settings.VITRINE_SEQUENCE_LENGTH) if personal else []
     _single_thread()
     candidates: Candidates = {}
-    for version in active_versions(shop=shop):
+    for version in versions:
         if not personal and version.family != Family.POPULARITY:
             continue
         loaded = model_load(version=version)
@@ -57,20 +57,24 @@ def _score(shop: Shop, shopper: Shopper | None, k: int) -> Candidates:
     return candidates
 
 
-def candidates_for(*, shopper: Shopper | None, k: int = 100, shop: Shop | None = None) -> Candidates:
+def candidates_for(
+    *, shopper: Shopper | None, k: int = 100, shop: Shop | None = None, versions: list[ModelVersion] | None = None
+) -> Candidates:
     """Per serving family, the top-k (item pk, score) for this shopper, items they already have left out.
 
     An unknown shopper (None) or one who opted out gets popularity alone. Precomputed candidates
     are used while the shopper has no newer event and the serving versions are the same.
+    `versions` are the shop's serving versions when the caller has read them already.
     """
-    shop = shop or shopper.shop
+    if versions is None:
+        versions = active_versions(shop=shop or shopper.shop)
     if shopper is None:
-        return _score(shop, None, k)
-    key = _cache_key(shopper, [version.pk for version in active_versions(shop=shop)])
+        return _score(versions, None, k)
+    key = _cache_key(shopper, [version.pk for version in versions])
     cached = cache.get(key)
     if cached is not None and cached["k"] >= k:
         return {family: ranked[:k] for family, ranked in cached["candidates"].items()}
-    candidates = _score(shop, shopper, k)
+    candidates = _score(versions, shopper, k)
     cache.set(key, {"k": k, "candidates": candidates}, CACHE_SECONDS)
     return candidates
 
