@@ -83,11 +83,6 @@ def active_version(*, shop: Shop, family: str) -> ModelVersion | None:
     return ModelVersion.objects.filter(shop=shop, family=family, is_active=True).first()
 
 
-def versions_for(*, shop: Shop, family: str | None = None):
-    versions = ModelVersion.objects.filter(shop=shop)
-    return versions.filter(family=family) if family else versions
-
-
 FAMILY_ORDER = [Family.POPULARITY, Family.MF, Family.TEXT, Family.SEQUENTIAL]
 
 
