@@ -4,8 +4,7 @@ from catalog.models import Shop
 
 from . import services
 from .models import ModelVersion
-
-TRAIN_TIME_LIMIT_S = 6 * 3600
+from .services.training import TRAIN_TIME_LIMIT_S
 
 
 @shared_task(time_limit=TRAIN_TIME_LIMIT_S, soft_time_limit=TRAIN_TIME_LIMIT_S - 60, acks_late=False)

@@ -18,6 +18,8 @@ from .registry import version_promote
 logger = logging.getLogger(__name__)
 TEXT_FAMILIES = {Family.TEXT, Family.SEQUENTIAL}
 PROGRESS_EVERY_S = 1.0
+# The hard limit of a training task; a run with no time limit of its own is judged stale against it.
+TRAIN_TIME_LIMIT_S = 6 * 3600
 # A run still "running" this long past its time limit has lost its process (killed, or the machine went away).
 STALE_AFTER = timedelta(minutes=30)
 
@@ -54,16 +56,16 @@ def training_runs_reap_stale(*, shop: Shop | None = None) -> int:
         running = running.filter(shop=shop)
     reaped = 0
     for version in running:
-        limit = timedelta(seconds=version.time_limit_s or _default_time_limit(version.device)) + STALE_AFTER
+        limit = timedelta(seconds=version.time_limit_s or _configured_time_limit(version.device) or TRAIN_TIME_LIMIT_S) + STALE_AFTER
         if version.started_at and now - version.started_at > limit:
             _finish(version, status=ModelVersion.Status.FAILED, error="The training process stopped before finishing (killed or crashed).")
             reaped += 1
     return reaped
 
 
-def _default_time_limit(device: str) -> float:
-    limit = settings.VITRINE_GPU_TRAIN_TIME_LIMIT_S if device.startswith("cuda") else settings.VITRINE_CPU_TRAIN_TIME_LIMIT_S
-    return limit or 6 * 3600
+def _configured_time_limit(device: str) -> float | None:
+    """The sequential model's training bound on this device, from settings (None: until early stopping)."""
+    return settings.VITRINE_GPU_TRAIN_TIME_LIMIT_S if device.startswith("cuda") else settings.VITRINE_CPU_TRAIN_TIME_LIMIT_S
 
 
 def _finish(version: ModelVersion, **fields) -> None:
@@ -89,10 +91,9 @@ def _progress_reporter(version: ModelVersion, echo):
 def _budget(version: ModelVersion, device: str):
     from recommender.ml.trainer import Budget
 
-    on_gpu = device.startswith("cuda")
-    limit = version.time_limit_s or (settings.VITRINE_GPU_TRAIN_TIME_LIMIT_S if on_gpu else settings.VITRINE_CPU_TRAIN_TIME_LIMIT_S)
+    limit = version.time_limit_s or _configured_time_limit(device)
     note = ""
-    if version.family == Family.SEQUENTIAL and limit and not on_gpu:
+    if version.family == Family.SEQUENTIAL and limit and not device.startswith("cuda"):
         note = f"Bounded CPU run: at most {limit:.0f} s of training; a GPU worker or the scheduled retraining trains fully."
     return Budget(device=device, time_limit_s=limit if version.family == Family.SEQUENTIAL else None, note=note)
 
