@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recommender.ml.data import Interactions
+from recommender.ml.data import Interactions, top_category_codes
 from recommender.ml.device import pick_device
 from recommender.ml.nets.text_encoder import item_text
 from recommender.ml.trainer import EVENT_TYPE_CODES, FAMILIES, POPULARITY, SEQUENTIAL, Budget, ShopData, embed_items, evaluate, fit_family, prepare
@@ -35,8 +35,6 @@ def beauty_load(path: Path) -> ShopData:
         rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
     index = {row["item_id"]: position for position, row in enumerate(rows)}
     categories = [" > ".join(part.strip() for part in row["categories"].split("|") if part.strip()) for row in rows]
-    top = [category.split(" > ")[0] if category else "" for category in categories]
-    codes = {name: code for code, name in enumerate(sorted(set(top) - {""}))}
     users, items, stamps = [], [], []
     with (path / "sequences.txt").open(encoding="utf-8") as handle:
         for user, line in enumerate(handle):
@@ -58,7 +56,7 @@ def beauty_load(path: Path) -> ShopData:
         item_text(row["title"], "" if row["brand"] == "Unknown" else row["brand"], category)
         for row, category in zip(rows, categories)
     ]
-    return ShopData(interactions, texts, np.asarray([codes.get(name, -1) for name in top], np.int64))
+    return ShopData(interactions, texts, top_category_codes(categories))
 
 
 def embeddings_cached(texts: list[str], device: str) -> tuple[np.ndarray, float]:

@@ -18,15 +18,9 @@ class ShopArrays:
     last_event_at: str | None
 
 
-def _categories(paths: list[str]) -> np.ndarray:
-    top = [path.split(" > ")[0] if path else "" for path in paths]
-    codes = {name: code for code, name in enumerate(sorted(set(top) - {""}))}
-    return np.asarray([codes.get(name, -1) for name in top], dtype=np.int64)
-
-
 def shop_arrays_load(*, shop: Shop) -> ShopArrays:
     """Every item of the shop and every event that carries interest, for training."""
-    from recommender.ml.data import Interactions
+    from recommender.ml.data import Interactions, top_category_codes
     from recommender.ml.nets.text_encoder import item_text
     from recommender.ml.trainer import EVENT_TYPE_CODES, ShopData
 
@@ -54,7 +48,7 @@ def shop_arrays_load(*, shop: Shop) -> ShopArrays:
     data = ShopData(
         interactions=interactions,
         item_texts=[item_text(title, brand, path, description) for _, title, brand, path, description in items],
-        item_categories=_categories([row[3] for row in items]),
+        item_categories=top_category_codes([row[3] for row in items]),
     )
     return ShopArrays(
         data=data,

@@ -189,3 +189,18 @@ def _concatenate(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
     if not arrays:
         return np.zeros(0, dtype=dtype)
     return np.concatenate(arrays).astype(dtype, copy=False)
+
+
+def top_category_codes(category_paths: list[str], separator: str = " > ") -> np.ndarray:
+    """A code per item for its top-level category, in name order; -1 for an item without one.
+
+    Args:
+        category_paths: per item, its category path from the root ("Makeup > Nails"), or "".
+        separator: what separates the levels of a path.
+
+    Returns:
+        (n_items,) int64 codes.
+    """
+    top = [path.split(separator)[0] if path else "" for path in category_paths]
+    codes = {name: code for code, name in enumerate(sorted(set(top) - {""}))}
+    return np.asarray([codes.get(name, -1) for name in top], dtype=np.int64)

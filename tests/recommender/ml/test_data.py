@@ -98,3 +98,10 @@ def test_sequences_to_matrix_uses_event_weights():
     matrix = sequences_to_matrix(sequences, n_items=3, weights=weights)
 
     assert matrix.toarray().tolist() == [[1.5, 0, 5.0]]
+
+
+def test_top_category_codes_number_top_levels_in_name_order():
+    from recommender.ml.data import top_category_codes
+
+    codes = top_category_codes(["Skin Care > Face", "", "Makeup > Nails", "Makeup", "Skin Care"])
+    assert codes.tolist() == [1, -1, 0, 0, 1]
