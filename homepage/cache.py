@@ -7,7 +7,9 @@ A key whose token changed is never read again and expires on its own.
 
 import hashlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.core.cache import cache
 from django.db import transaction
@@ -37,9 +39,23 @@ def _new_token() -> str:
     return uuid.uuid4().hex[:12]
 
 
+_rules_silenced: ContextVar[bool] = ContextVar("homepage_rules_silenced", default=False)
+
+
 def homepage_rules_changed(*, shop: Shop) -> None:
     """Every cached page of the shop is stale: a rail, pin, adjustment, block or campaign changed."""
-    cache.set(_shop_token_key(shop), _new_token(), TOKEN_SECONDS)
+    if not _rules_silenced.get():
+        cache.set(_shop_token_key(shop), _new_token(), TOKEN_SECONDS)
+
+
+@contextmanager
+def homepage_rules_changes_silenced() -> Iterator[None]:
+    """Rule writes that will be rolled back (a draft's preview) leave the shop's cached pages valid."""
+    reset = _rules_silenced.set(True)
+    try:
+        yield
+    finally:
+        _rules_silenced.reset(reset)
 
 
 def homepage_shoppers_changed(*, shop: Shop, shopper_pks: Iterable[int]) -> None:

@@ -2,7 +2,8 @@ from django.contrib import admin
 
 from homepage.cache import homepage_rules_changed
 
-from .models import Adjustment, Block, Campaign, Membership, Pin, Rail
+from .models import Adjustment, AuditEntry, Block, Campaign, Draft, DraftChange, Membership, Pin, Rail
+from .services import audit_record, rule_shop, rule_state
 
 
 @admin.register(Membership)
@@ -14,25 +15,27 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 class RuleAdmin(admin.ModelAdmin):
-    """Admin edits mark the shop's cached homepages stale, as the rule services do."""
+    """Admin edits are audit-logged and mark the shop's cached homepages stale, as the rule services do."""
 
-    def _shop(self, obj):
-        return obj.rail.shop if isinstance(obj, Pin) else obj.shop
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        homepage_rules_changed(shop=self._shop(obj))
-
-    def delete_model(self, request, obj):
-        shop = self._shop(obj)
-        super().delete_model(request, obj)
+    def _logged(self, request, obj, action: str, before: dict | None, after: dict | None) -> None:
+        shop = rule_shop(obj)
+        audit_record(shop=shop, actor=request.user, action=f"admin_{action}", rule=obj, before=before, after=after)
         homepage_rules_changed(shop=shop)
 
+    def save_model(self, request, obj, form, change):
+        before = rule_state(type(obj).objects.get(pk=obj.pk)) if change else None
+        super().save_model(request, obj, form, change)
+        self._logged(request, obj, "change" if change else "add", before, rule_state(obj))
+
+    def delete_model(self, request, obj):
+        before, pk = rule_state(obj), obj.pk
+        super().delete_model(request, obj)
+        obj.pk = pk
+        self._logged(request, obj, "delete", before, None)
+
     def delete_queryset(self, request, queryset):
-        shops = {self._shop(obj) for obj in queryset}
-        super().delete_queryset(request, queryset)
-        for shop in shops:
-            homepage_rules_changed(shop=shop)
+        for obj in queryset:
+            self.delete_model(request, obj)
 
 
 class PinInline(admin.TabularInline):
@@ -53,6 +56,10 @@ class RailAdmin(RuleAdmin):
 
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)
+        audit_record(
+            shop=form.instance.shop, actor=request.user, action="admin_pins_change", rule=form.instance,
+            after={"pins": [rule_state(pin) for pin in form.instance.pins.all()]},
+        )
         homepage_rules_changed(shop=form.instance.shop)
 
 
@@ -89,3 +96,42 @@ class BlockAdmin(RuleAdmin):
     search_fields = ["item__title", "item__external_id", "category", "brand", "note"]
     autocomplete_fields = ["item", "campaign"]
     list_select_related = ["item", "campaign"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The log is written by the services alone: read-only here."""
+
+    list_display = ["created_at", "shop", "user", "action", "object_repr"]
+    list_filter = ["shop", "action"]
+    search_fields = ["object_repr", "user__username", "action"]
+    date_hierarchy = "created_at"
+    list_select_related = ["shop", "user"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class DraftChangeInline(admin.TabularInline):
+    model = DraftChange
+    extra = 0
+    fields = ["operation", "summary", "arguments", "created_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Draft)
+class DraftAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "shop", "author", "created_at", "published_at", "discarded_at"]
+    list_filter = ["shop"]
+    readonly_fields = ["shop", "author", "created_at", "published_at", "discarded_at"]
+    inlines = [DraftChangeInline]

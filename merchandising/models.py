@@ -241,3 +241,69 @@ class Block(Scheduled):
             or (bool(self.category) and _in_category(item, self.category))
             or (bool(self.brand) and item.brand == self.brand)
         )
+
+
+class AuditEntry(models.Model):
+    """One change to a shop's homepage rules: who made it, what it was, and the rule before and after."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="audit_entries")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_entries"
+    )
+    action = models.CharField(max_length=40, help_text="What was done: rail_update, pin_create, draft_publish…")
+    object_type = models.CharField(max_length=40, blank=True)
+    object_id = models.BigIntegerField(null=True, blank=True)
+    object_repr = models.CharField(max_length=300, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["shop", "-created_at"], name="audit_shop_recent")]
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.user or 'system'}: {self.action} {self.object_repr}"
+
+
+class Draft(models.Model):
+    """A merchandiser's pending edits to the rules, previewed beside the live page until published."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="drafts")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="drafts")
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    discarded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "author"], condition=Q(published_at__isnull=True, discarded_at__isnull=True),
+                name="draft_one_open_per_author_and_shop",
+            ),
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Draft #{self.pk} of {self.author} in {self.shop}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.published_at is None and self.discarded_at is None
+
+
+class DraftChange(models.Model):
+    """One edit held in a draft: a rule operation and its arguments, replayed in order when published."""
+
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="changes")
+    operation = models.CharField(max_length=40)
+    arguments = models.JSONField(default=dict)
+    summary = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["draft", "pk"]
+
+    def __str__(self) -> str:
+        return self.summary

@@ -1,8 +1,21 @@
-from django.urls import path
+from django.urls import include, path
 
-from . import views
+from .views import campaigns, drafts, models, overview, pins, preview, rails, rules, shell
+
+console = [
+    path("", overview.overview, name="console-overview"),
+    path("items/search/", shell.items_search, name="console-items-search"),
+    path("audit/", shell.audit, name="console-audit"),
+    path("rails/", include(rails.urlpatterns)),
+    path("pins/", include(pins.urlpatterns)),
+    path("rules/", include(rules.urlpatterns)),
+    path("campaigns/", include(campaigns.urlpatterns)),
+    path("preview/", include(preview.urlpatterns)),
+    path("draft/", include(drafts.urlpatterns)),
+    path("models/", include(models.urlpatterns)),
+]
 
 urlpatterns = [
-    path("", views.root, name="root"),
-    path("console/", views.overview, name="console-overview"),
+    path("", overview.root, name="root"),
+    path("console/", include(console)),
 ]

@@ -4,7 +4,7 @@ from django.test.utils import CaptureQueriesContext
 
 from catalog.models import EventType, Item
 from merchandising.models import Rail
-from merchandising.rules import block_create, rail_update
+from merchandising.services import block_create, rail_update
 from recommender.models import Family
 from tests.factories import ShopperFactory
 from tests.homepage.helpers import record

@@ -10,7 +10,7 @@ from catalog.models import Event, EventType, Item
 from homepage.defaults import DEFAULT_RAILS
 from homepage.services import default_rails_ensure, homepage_compose, recommendations_compose
 from merchandising.models import Rail, RailKind
-from merchandising.rules import adjustment_create, rail_create, rail_update
+from merchandising.services import adjustment_create, rail_create, rail_update
 from recommender.models import Family
 from tests.factories import ItemFactory, ShopperFactory
 

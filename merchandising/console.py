@@ -1,0 +1,77 @@
+"""Who may enter the console and which shop they work in: one decorator for every console view."""
+
+from dataclasses import dataclass
+from functools import wraps
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import render
+from django_htmx.http import trigger_client_event
+
+from catalog.models import Shop
+
+from . import selectors
+from .forms.common import service_errors_attach
+from .models import Draft
+from .services import rules_change
+
+SHOP_SESSION_KEY = "console_shop"
+
+
+@dataclass
+class Console:
+    """What every console page shows in its frame: the shop worked in, the others, the open draft."""
+
+    shop: Shop
+    shops: list[Shop]
+    draft: Draft | None
+
+
+def console_shop_choose(request, shops: list[Shop]) -> Shop:
+    """The shop asked for (?shop=slug), else the one chosen earlier in this session, else the first."""
+    by_slug = {shop.slug: shop for shop in shops}
+    wanted = request.GET.get("shop") or request.session.get(SHOP_SESSION_KEY)
+    shop = by_slug.get(wanted) or shops[0]
+    request.session[SHOP_SESSION_KEY] = shop.slug
+    return shop
+
+
+def console_view(view):
+    """Log in first; merchandisers (or staff) only; the view gets the shop the user works in, and
+    `request.console` carries the frame's state. A member of no shop is told to ask for one."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        if not selectors.user_can_enter_console(request.user):
+            raise PermissionDenied("The console is for merchandisers: ask an admin to add you to the merchandiser group.")
+        shops = list(selectors.shops_for_user(request.user).order_by("name"))
+        if not shops:
+            return render(request, "merchandising/no_shop.html", status=403)
+        shop = console_shop_choose(request, shops)
+        request.console = Console(shop=shop, shops=shops, draft=selectors.open_draft(shop=shop, user=request.user))
+        return view(request, shop, *args, **kwargs)
+
+    return wrapper
+
+
+def console_change(request, form: forms.Form, *, operation: str, summary: str, **arguments):
+    """A console edit through `rules_change` (live, or into the open draft); on refusal the messages go
+    on `form` and None is returned."""
+    try:
+        return rules_change(
+            shop=request.console.shop, actor=request.user, operation=operation, summary=summary, **arguments
+        )
+    except (ValidationError, ValueError) as error:  # a DraftConflict is a ValueError too
+        service_errors_attach(form, error)
+        return None
+
+
+def changed_response(request, response: HttpResponse) -> HttpResponse:
+    """Tell the page that the rules changed (previews refresh) and, in draft mode, that the draft grew."""
+    trigger_client_event(response, "rulesChanged")
+    if request.console.draft is not None:
+        trigger_client_event(response, "draftChanged")
+    return response

@@ -1,0 +1,50 @@
+from .audit import audit_record, rule_state
+from .demo import demo_merchandiser_ensure
+from .drafts import (
+    DraftConflict,
+    draft_applied,
+    draft_change_remove,
+    draft_discard,
+    draft_open,
+    draft_publish,
+    rules_change,
+)
+from .rules import (
+    adjustment_create,
+    block_create,
+    campaign_create,
+    campaign_update,
+    pin_create,
+    rail_create,
+    rail_update,
+    rails_reorder,
+    rule_delete,
+    rule_end,
+    rule_shop,
+    rule_update,
+)
+
+__all__ = [
+    "DraftConflict",
+    "adjustment_create",
+    "audit_record",
+    "block_create",
+    "campaign_create",
+    "campaign_update",
+    "demo_merchandiser_ensure",
+    "draft_applied",
+    "draft_change_remove",
+    "draft_discard",
+    "draft_open",
+    "draft_publish",
+    "pin_create",
+    "rail_create",
+    "rail_update",
+    "rails_reorder",
+    "rule_delete",
+    "rule_end",
+    "rule_shop",
+    "rule_update",
+    "rule_state",
+    "rules_change",
+]

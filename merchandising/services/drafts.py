@@ -1,0 +1,156 @@
+"""Drafts: a merchandiser's edits held back from the storefront, previewed beside the live page, then
+published at once. A draft holds rule operations, not copies of rules: the preview replays them in a
+transaction that is rolled back, and publishing replays them for good, so both run the very services
+the live edits run."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from django.apps import apps
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from catalog.models import Shop
+from homepage.cache import homepage_rules_changes_silenced
+
+from ..models import Draft, DraftChange
+from ..selectors import open_draft
+from . import rules
+from .audit import audit_record
+
+OPERATIONS = {
+    "rail_create": rules.rail_create,
+    "rail_update": rules.rail_update,
+    "rails_reorder": rules.rails_reorder,
+    "pin_create": rules.pin_create,
+    "adjustment_create": rules.adjustment_create,
+    "block_create": rules.block_create,
+    "rule_update": rules.rule_update,
+    "rule_end": rules.rule_end,
+    "rule_delete": rules.rule_delete,
+    "campaign_create": rules.campaign_create,
+    "campaign_update": rules.campaign_update,
+}
+MODELS = {"catalog.item", "merchandising.rail", "merchandising.pin", "merchandising.adjustment",
+          "merchandising.block", "merchandising.campaign"}
+
+
+class DraftConflict(ValueError):
+    """A draft's change no longer applies: what it names was deleted or changed since."""
+
+
+def _encoded(value):
+    if isinstance(value, models.Model):
+        return {"$model": value._meta.label_lower, "pk": value.pk}
+    if isinstance(value, datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, list | tuple):
+        return [_encoded(entry) for entry in value]
+    return value
+
+
+def _owner(row: models.Model) -> int:
+    return row.rail.shop_id if hasattr(row, "rail_id") else row.shop_id
+
+
+def _decoded(value, shop: Shop):
+    if isinstance(value, list):
+        return [_decoded(entry, shop) for entry in value]
+    if not isinstance(value, dict):
+        return value
+    if "$datetime" in value:
+        return parse_datetime(value["$datetime"])
+    label = value.get("$model")
+    if label not in MODELS:
+        raise DraftConflict(f"A draft cannot name {label!r}.")
+    row = apps.get_model(label).objects.filter(pk=value["pk"]).first()
+    if row is None or _owner(row) != shop.pk:
+        raise DraftConflict(f"The {label.split('.')[1]} #{value['pk']} this draft changes no longer exists.")
+    return row
+
+
+def _apply(shop: Shop, operation: str, arguments: dict, *, actor):
+    decoded = {name: _decoded(value, shop) for name, value in arguments.items()}
+    return OPERATIONS[operation](actor=actor, **decoded)
+
+
+def _replay(draft: Draft, *, actor) -> None:
+    for change in draft.changes.all():
+        _apply(draft.shop, change.operation, change.arguments, actor=actor)
+
+
+class _RolledBack(Exception):
+    pass
+
+
+@contextmanager
+def draft_applied(*, draft: Draft) -> Iterator[None]:
+    """Inside the block, the database holds the shop's rules as the draft would leave them; after it,
+    the live rules again. Nothing is logged and no cached page goes stale."""
+    try:
+        with transaction.atomic(), homepage_rules_changes_silenced():
+            _replay(draft, actor=None)
+            yield
+            raise _RolledBack
+    except _RolledBack:
+        pass
+
+
+def draft_open(*, shop: Shop, author) -> Draft:
+    """The author's open draft in this shop, started if there is none."""
+    draft, _ = Draft.objects.get_or_create(shop=shop, author=author, published_at=None, discarded_at=None)
+    return draft
+
+
+def rules_change(*, shop: Shop, actor, operation: str, summary: str, **arguments):
+    """The one way the console changes rules: applied and logged now, or, while the actor has an open
+    draft in the shop, checked against the draft and kept in it. A change that does not validate raises
+    the service's ValidationError either way, so forms show the same messages in both modes.
+
+    Returns the rule the service returned, or the DraftChange that holds the edit.
+    """
+    if operation not in OPERATIONS:
+        raise ValueError(f"Unknown rule operation {operation!r}.")
+    draft = open_draft(shop=shop, user=actor)
+    if draft is None:
+        return _apply(shop, operation, {name: _encoded(value) for name, value in arguments.items()}, actor=actor)
+    encoded = {name: _encoded(value) for name, value in arguments.items()}
+    with draft_applied(draft=draft):
+        _apply(shop, operation, encoded, actor=None)
+    return DraftChange.objects.create(draft=draft, operation=operation, arguments=encoded, summary=summary[:300])
+
+
+@transaction.atomic
+def draft_publish(*, draft: Draft, actor) -> int:
+    """Apply every change of the draft at once, or none if one fails; returns how many were applied."""
+    draft = Draft.objects.select_for_update().get(pk=draft.pk)
+    if not draft.is_open:
+        raise ValidationError("This draft was already published or discarded.")
+    _replay(draft, actor=actor)
+    draft.published_at = timezone.now()
+    draft.save(update_fields=["published_at"])
+    count = draft.changes.count()
+    audit_record(
+        shop=draft.shop, actor=actor, action="draft_publish", object_repr=f"draft #{draft.pk}",
+        after={"changes": list(draft.changes.values_list("summary", flat=True))},
+    )
+    return count
+
+
+def draft_discard(*, draft: Draft, actor) -> None:
+    draft.discarded_at = timezone.now()
+    draft.save(update_fields=["discarded_at"])
+    audit_record(
+        shop=draft.shop, actor=actor, action="draft_discard", object_repr=f"draft #{draft.pk}",
+        before={"changes": list(draft.changes.values_list("summary", flat=True))},
+    )
+
+
+def draft_change_remove(*, change: DraftChange) -> None:
+    """Take one edit out of an open draft (the later ones are kept: each is checked again on preview)."""
+    if not change.draft.is_open:
+        raise ValidationError("This draft was already published or discarded.")
+    change.delete()

@@ -1,0 +1,25 @@
+"""Pieces every console page uses: the item autocomplete and the audit log."""
+
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from .. import selectors
+from ..console import console_view
+
+
+@require_GET
+@console_view
+def items_search(request, shop):
+    query = request.GET.get("q") or request.GET.get(request.GET.get("field", ""), "")
+    return render(
+        request,
+        "merchandising/_item_suggestions.html",
+        {"items": selectors.items_search(shop=shop, query=query), "query": query, "target": request.GET.get("field", "")},
+    )
+
+
+@require_GET
+@console_view
+def audit(request, shop):
+    action = request.GET.get("action", "")
+    return render(request, "merchandising/audit.html", {"entries": selectors.audit_entries(shop=shop, action=action), "action": action})
