@@ -6,7 +6,7 @@ from functools import wraps
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django_htmx.http import trigger_client_event
 
@@ -30,10 +30,13 @@ class Console:
 
 
 def console_shop_choose(request, shops: list[Shop]) -> Shop:
-    """The shop asked for (?shop=slug), else the one chosen earlier in this session, else the first."""
+    """The shop asked for (?shop=slug), else the one chosen earlier in this session, else the first.
+    Asking for a shop one is not a member of finds nothing, as for a shop that does not exist."""
     by_slug = {shop.slug: shop for shop in shops}
-    wanted = request.GET.get("shop") or request.session.get(SHOP_SESSION_KEY)
-    shop = by_slug.get(wanted) or shops[0]
+    asked = request.GET.get("shop")
+    if asked and asked not in by_slug:
+        raise Http404("No such shop among yours.")
+    shop = by_slug.get(asked or request.session.get(SHOP_SESSION_KEY)) or shops[0]
     request.session[SHOP_SESSION_KEY] = shop.slug
     return shop
 

@@ -32,7 +32,7 @@ def open_draft(*, shop: Shop, user) -> Draft | None:
 
 def items_search(*, shop: Shop, query: str, limit: int = ITEM_SEARCH_LIMIT) -> list[Item]:
     """Items whose id is the query or whose title holds every word of it; exact ids first."""
-    query = query.strip()
+    query = query.replace("\x00", "").strip()  # PostgreSQL text holds no NUL; nothing could match one
     if not query:
         return []
     exact = list(Item.objects.filter(shop=shop, external_id=query)[:1])
