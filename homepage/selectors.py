@@ -162,9 +162,12 @@ def page_rails(*, shop: Shop) -> list[Rail]:
 
 
 def live_campaign(*, shop: Shop, at: datetime, rail: Rail | None = None) -> Campaign | None:
+    """The campaign a banner rail shows: its own, or for a rail that names none, the latest live campaign
+    that has no enabled rail of its own (which shows it already: one banner, not two)."""
     if rail is not None and rail.campaign_id:
         return rail.campaign if rail.campaign.is_live(at) else None
-    return Campaign.objects.filter(shop=shop, starts_at__lte=at, ends_at__gt=at).order_by("-starts_at", "pk").first()
+    live = Campaign.objects.filter(shop=shop, starts_at__lte=at, ends_at__gt=at).exclude(rails__enabled=True)
+    return live.order_by("-starts_at", "pk").first()
 
 
 def next_rule_change(*, shop: Shop, now: datetime) -> datetime | None:

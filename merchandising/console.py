@@ -7,7 +7,8 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import trigger_client_event
 
 from catalog.models import Shop
@@ -78,3 +79,12 @@ def changed_response(request, response: HttpResponse) -> HttpResponse:
     if request.console.draft is not None:
         trigger_client_event(response, "draftChanged")
     return response
+
+
+def redirect_back(request, fallback: str = "console-overview"):
+    """After a form posted without htmx: back where it came from (`next` or the referring page) when that
+    is this site, else to `fallback`."""
+    target = request.POST.get("next") or request.headers.get("Referer", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(target)
+    return redirect(fallback)

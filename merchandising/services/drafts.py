@@ -34,6 +34,8 @@ OPERATIONS = {
     "campaign_create": rules.campaign_create,
     "campaign_update": rules.campaign_update,
 }
+# These services take the shop itself: the one the change is made in (rules_change's own shop=), never an argument.
+SHOP_OPERATIONS = {"rail_create", "rails_reorder", "adjustment_create", "block_create", "campaign_create"}
 MODELS = {"catalog.item", "merchandising.rail", "merchandising.pin", "merchandising.adjustment",
           "merchandising.block", "merchandising.campaign"}
 
@@ -74,12 +76,20 @@ def _decoded(value, shop: Shop):
 
 def _apply(shop: Shop, operation: str, arguments: dict, *, actor):
     decoded = {name: _decoded(value, shop) for name, value in arguments.items()}
+    if operation in SHOP_OPERATIONS:
+        decoded["shop"] = shop
     return OPERATIONS[operation](actor=actor, **decoded)
 
 
 def _replay(draft: Draft, *, actor) -> None:
     for change in draft.changes.all():
-        _apply(draft.shop, change.operation, change.arguments, actor=actor)
+        try:
+            _apply(draft.shop, change.operation, change.arguments, actor=actor)
+        except (ValidationError, ValueError) as error:
+            # A change that validated when made but fails now (what it names was deleted, a key got taken)
+            # is a conflict, named by its summary: not a field error of the form being submitted.
+            reasons = " ".join(getattr(error, "messages", None) or [str(error)])
+            raise DraftConflict(f"“{change.summary}” no longer applies: {reasons}") from error
 
 
 class _RolledBack(Exception):

@@ -2,20 +2,12 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import path
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from ..console import console_view
+from ..console import console_view, redirect_back
 from ..services import DraftConflict, draft_discard, draft_open, draft_publish
-
-
-def _back(request):
-    target = request.POST.get("next") or request.headers.get("Referer", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect("console-overview")
 
 
 @require_GET
@@ -29,7 +21,7 @@ def bar(request, shop):
 def start(request, shop):
     draft_open(shop=shop, author=request.user)
     messages.info(request, "Draft mode: your edits are kept aside until you publish them.")
-    return _back(request)
+    return redirect_back(request)
 
 
 @require_POST
@@ -38,14 +30,14 @@ def publish(request, shop):
     draft = request.console.draft
     if draft is None:
         messages.warning(request, "There is no open draft to publish.")
-        return _back(request)
+        return redirect_back(request)
     try:
         count = draft_publish(draft=draft, actor=request.user)
     except (ValidationError, DraftConflict) as error:
         messages.error(request, f"Nothing was published: {'; '.join(getattr(error, 'messages', [str(error)]))}")
-        return _back(request)
+        return redirect_back(request)
     messages.success(request, f"Published {count} change{'s' if count != 1 else ''}: they are live now.")
-    return _back(request)
+    return redirect_back(request)
 
 
 @require_POST
@@ -54,7 +46,7 @@ def discard(request, shop):
     if request.console.draft is not None:
         draft_discard(draft=request.console.draft, actor=request.user)
         messages.info(request, "Draft discarded: the live rules are unchanged.")
-    return _back(request)
+    return redirect_back(request)
 
 
 urlpatterns = [

@@ -1,10 +1,54 @@
+from datetime import timedelta
+
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from catalog.models import EventType
+from homepage.selectors import rail_click_through
 from recommender.selectors import family_statuses
 
 from .. import selectors
+from ..charts import Chart, Series, stacked_bar_chart
 from ..console import console_view
+
+OVERVIEW_DAYS = 30
+EVENT_SERIES = [
+    (EventType.VIEW, "Views"),
+    (EventType.CLICK, "Clicks"),
+    (EventType.ADD_TO_CART, "Add to cart"),
+    (EventType.PURCHASE, "Purchases"),
+]
+# Impressions outnumber every other type many times over: drawn with them, the rest would not show.
+# They are the denominator of the click-through table instead.
+UNCHARTED_TYPES = {EventType.IMPRESSION}
+
+
+def events_chart(days: list[selectors.DayEvents]) -> Chart:
+    named = {event_type for event_type, _ in EVENT_SERIES}
+    skipped = named | UNCHARTED_TYPES
+    series = [
+        Series(key=event_type, name=name, values=[day.counts.get(event_type, 0) for day in days]) for event_type, name in EVENT_SERIES
+    ]
+    others = [
+        sum(count for event_type, count in day.counts.items() if event_type not in skipped) for day in days
+    ]
+    series.append(Series(key="other", name="Searches, ratings, dislikes", values=others))
+    return stacked_bar_chart(
+        title=f"Events per day, last {len(days)} days",
+        categories=[day.day.strftime("%b %d") for day in days],
+        series=series,
+        x_label="day",
+        y_label="events",
+    )
+
+
+def rail_rows(*, shop, since) -> list[dict]:
+    titles = selectors.rail_titles(shop=shop)
+    return [
+        {**row, "title": titles.get(row["rail"], ""), "ctr_percent": None if row["ctr"] is None else 100 * row["ctr"]}
+        for row in rail_click_through(shop=shop, since=since)
+    ]
 
 
 @require_GET
@@ -15,8 +59,18 @@ def root(request):
 @require_GET
 @console_view
 def overview(request, shop):
+    now = timezone.now()
+    rails = rail_rows(shop=shop, since=now - timedelta(days=OVERVIEW_DAYS))
     return render(
         request,
         "merchandising/overview.html",
-        {"shop": shop, "counts": selectors.shop_counts(shop=shop), "families": family_statuses(shop=shop)},
+        {
+            "shop": shop,
+            "counts": selectors.shop_counts(shop=shop),
+            "families": family_statuses(shop=shop),
+            "events_chart": events_chart(selectors.events_per_day(shop=shop, days=OVERVIEW_DAYS, until=now)),
+            "days": OVERVIEW_DAYS,
+            "rails": rails,
+            "best_ctr": max((row["ctr"] or 0 for row in rails), default=0),
+        },
     )

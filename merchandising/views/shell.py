@@ -10,7 +10,8 @@ from ..console import console_view
 @require_GET
 @console_view
 def items_search(request, shop):
-    query = request.GET.get("q") or request.GET.get(request.GET.get("field", ""), "")
+    # The picker's input sends its value under the form field's name, which it names in `param`.
+    query = request.GET.get("q") or request.GET.get(request.GET.get("param", ""), "")
     return render(
         request,
         "merchandising/_item_suggestions.html",

@@ -1,0 +1,231 @@
+"""The Models page: train a family now and watch the run finish, versions and their chart, promote and roll back."""
+
+import json
+import re
+
+import pytest
+
+from config.celery import app
+from config.queues import Queue
+from merchandising.charts import Series, line_chart
+from merchandising.models import AuditEntry
+from recommender.models import Family, ModelVersion
+from recommender.services import model_version_train
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+POLLING = 'hx-trigger="every 1s"'
+
+
+def _version(shop, family=Family.MF, *, ndcg=0.1, hr=0.2, active=False, **fields) -> ModelVersion:
+    return ModelVersion.objects.create(
+        shop=shop, family=family, status=ModelVersion.Status.SUCCEEDED, is_active=active,
+        metrics={"ndcg_10": ndcg, "hr_10": hr}, **fields,
+    )
+
+
+def _serving(shop, family=Family.MF) -> ModelVersion | None:
+    return ModelVersion.objects.filter(shop=shop, family=family, is_active=True).first()
+
+
+@pytest.fixture
+def alice(client, merchandiser_a):
+    client.force_login(merchandiser_a)
+    return client
+
+
+@pytest.fixture
+def train_queue():
+    """The messages waiting on the train queue of the suite's broker, emptied before and after."""
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        channel.queue_purge(Queue.TRAIN)
+        yield lambda: [json.loads(raw) for raw in channel.client.lrange(Queue.TRAIN, 0, -1)]
+        channel.queue_purge(Queue.TRAIN)
+
+
+def test_every_family_has_a_panel_with_its_serving_version_beside_the_popularity_baseline(alice, shop_a):
+    _version(shop_a, Family.POPULARITY, ndcg=0.05, active=True)
+    _version(shop_a, Family.MF, ndcg=0.1, hr=0.25, active=True, device="cpu", budget_note="Bounded CPU run: at most 8 s.",
+             data_window={"from": "2026-01-02T10:00:00+00:00", "to": "2026-02-03T10:00:00+00:00"})
+    page = alice.get("/console/models/").content.decode()
+    for family in Family.values:
+        assert f'data-testid="family-{family}"' in page
+    mf = page.split('data-testid="family-mf"')[1].split("</section>")[0]
+    assert "0.2500" in mf and "0.1000" in mf and "Bounded CPU run: at most 8 s." in mf
+    assert "2026-01-02 to 2026-02-03" in mf
+    assert "Popularity baseline" in mf and "2.00× it" in mf
+
+
+def test_train_now_queues_a_run_on_the_train_queue_and_writes_the_audit_log(
+    alice, shop_a, merchandiser_a, train_queue, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice.post("/console/models/mf/train/", **HTMX)
+    assert response.status_code == 200
+    version = ModelVersion.objects.get(shop=shop_a, family=Family.MF)
+    assert version.status == ModelVersion.Status.QUEUED
+    fragment = response.content.decode()
+    assert 'id="run-mf"' in fragment and POLLING in fragment
+    assert re.search(r'data-testid="training-status">queued<', fragment)
+    assert "waiting for a worker on the train queue" in fragment
+    message, = train_queue()
+    assert message["headers"]["task"] == "recommender.tasks.train_model_version_task"
+    assert message["headers"]["argsrepr"] == f"({version.pk},)"
+    entry = AuditEntry.objects.get(shop=shop_a, action="training_start")
+    assert entry.user == merchandiser_a and entry.object_id == version.pk and entry.after["family"] == "mf"
+
+
+def test_train_now_without_htmx_goes_back_to_the_page_with_a_message(alice, shop_a, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        response = alice.post("/console/models/popularity/train/", follow=True)
+    assert response.redirect_chain[-1][0] == "/console/models/#family-popularity"
+    version = ModelVersion.objects.get(shop=shop_a, family=Family.POPULARITY)
+    assert f"Popularity and trends #{version.pk} is queued for training." in response.content.decode()
+
+
+def test_the_progress_fragment_follows_the_run_and_stops_polling_once_it_is_done(
+    alice, pattern_shop, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.VITRINE_ARTIFACTS_DIR = tmp_path
+    with django_capture_on_commit_callbacks(execute=False):
+        alice.post("/console/models/popularity/train/", **HTMX)
+    version = ModelVersion.objects.get(shop=pattern_shop, family=Family.POPULARITY)
+
+    ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.RUNNING, progress=0.4, progress_message="fitting")
+    running = alice.get("/console/models/popularity/run/", **HTMX).content.decode()
+    assert POLLING in running
+    assert 'value="0.400"' in running and "fitting" in running
+    assert re.search(r'data-testid="training-status">running<', running)
+    assert "hx-swap-oob" not in running  # the versions list waits for the outcome
+    assert "disabled>Training…</button>" in running  # one run at a time from this page
+
+    model_version_train(version=version)
+    done = alice.get("/console/models/popularity/run/", **HTMX).content.decode()
+    assert POLLING not in done and "hx-get" not in done.split('id="versions-')[0]
+    assert re.search(r'data-testid="training-status">succeeded<', done)
+    assert 'value="1.000"' in done and ">Train now</button>" in done
+    # The outcome comes with the family's versions, now served by the new one.
+    versions = done.split('id="versions-popularity"')[1]
+    assert 'hx-swap-oob="true"' in done and f"Serving <a href=\"/console/models/versions/{version.pk}/\">#{version.pk}</a>" in versions
+
+
+def test_a_failed_run_shows_why_and_stops_polling(alice, shop_a, django_capture_on_commit_callbacks, settings, tmp_path):
+    settings.VITRINE_ARTIFACTS_DIR = tmp_path
+    with django_capture_on_commit_callbacks(execute=False):
+        alice.post("/console/models/popularity/train/", **HTMX)
+    model_version_train(version=ModelVersion.objects.get(shop=shop_a))  # the shop has no events
+    fragment = alice.get("/console/models/popularity/run/", **HTMX).content.decode()
+    assert POLLING not in fragment
+    assert re.search(r'data-testid="training-status">failed<', fragment)
+    assert "no events on items yet" in fragment
+
+
+def test_promote_changes_the_serving_version_and_is_audited(alice, shop_a, merchandiser_a):
+    older = _version(shop_a, ndcg=0.12)
+    newer = _version(shop_a, ndcg=0.1, active=True)
+    response = alice.post(f"/console/models/versions/{older.pk}/promote/", **HTMX)
+    assert response.status_code == 200
+    assert _serving(shop_a) == older
+    fragment = response.content.decode()
+    assert f"#{older.pk} serves now." in fragment and 'id="versions-mf"' in fragment
+    entry = AuditEntry.objects.get(shop=shop_a, action="model_promote")
+    assert entry.user == merchandiser_a and entry.before == {"serving": newer.pk} and entry.after == {"serving": older.pk}
+    again = alice.post(f"/console/models/versions/{older.pk}/promote/", follow=True).content.decode()
+    assert f"#{older.pk} already serves." in again
+    assert AuditEntry.objects.filter(action="model_promote").count() == 1
+
+
+def test_rollback_serves_the_previous_version_again_and_is_audited(alice, shop_a):
+    first = _version(shop_a)
+    _version(shop_a, active=True)
+    response = alice.post("/console/models/mf/rollback/", follow=True)
+    assert _serving(shop_a) == first
+    assert f"Rolled back: #{first.pk} serves again." in response.content.decode()
+    assert AuditEntry.objects.get(shop=shop_a, action="model_rollback").after == {"serving": first.pk}
+
+
+def test_rollback_with_no_earlier_version_says_so_and_changes_nothing(alice, shop_a):
+    ModelVersion.objects.create(shop=shop_a, family=Family.MF, status=ModelVersion.Status.FAILED)  # older, but never served
+    only = _version(shop_a, active=True)
+    fragment = alice.post("/console/models/mf/rollback/", **HTMX).content.decode()
+    assert "Nothing to roll back to" in fragment and 'role="alert"' in fragment
+    assert "Nothing to roll back to" in alice.post("/console/models/text/rollback/", follow=True).content.decode()
+    assert _serving(shop_a) == only
+    assert not AuditEntry.objects.filter(action="model_rollback").exists()
+
+
+def test_a_version_that_did_not_succeed_cannot_be_promoted(alice, shop_a):
+    serving = _version(shop_a, active=True)
+    failed = ModelVersion.objects.create(shop=shop_a, family=Family.MF, status=ModelVersion.Status.FAILED)
+    fragment = alice.post(f"/console/models/versions/{failed.pk}/promote/", **HTMX).content.decode()
+    assert "only a succeeded version can serve" in fragment
+    assert _serving(shop_a) == serving
+    assert not AuditEntry.objects.filter(action="model_promote").exists()
+
+
+def test_the_chart_has_one_point_per_evaluated_version(alice, shop_a):
+    versions = [_version(shop_a, ndcg=0.05 * n, hr=0.1 * n) for n in range(1, 5)]
+    ModelVersion.objects.create(shop=shop_a, family=Family.MF, status=ModelVersion.Status.FAILED)  # no metrics, no point
+    page = alice.get("/console/models/").content.decode()
+    chart = page.split('data-testid="family-mf"')[1].split('data-testid="metrics-chart"')[1].split("</figure>")[0]
+    assert chart.count('class="point series-ndcg"') == len(versions)
+    assert chart.count('class="point series-hr"') == len(versions)
+    assert f"<title>#{versions[2].pk} · NDCG@10: 0.1500</title>" in chart
+    assert "NDCG@10" in chart and "HR@10" in chart and ">version<" in chart
+
+
+def test_a_line_leaves_a_gap_where_a_version_has_no_value():
+    chart = line_chart(
+        title="t", categories=["#1", "#2", "#3"], series=[Series(key="ndcg", name="NDCG@10", values=[0.1, None, 0.3])],
+        x_label="version", y_label="score",
+    )
+    assert len(chart.points) == 2
+    assert chart.lines[0].path.count("M") == 2 and "L" not in chart.lines[0].path
+    assert [tick.label for tick in chart.y_ticks] == ["0.0", "0.1", "0.2", "0.3"]
+
+
+def test_the_version_page_lists_its_metrics(alice, shop_a):
+    version = _version(shop_a, ndcg=0.1234, hyperparameters={"factors": 64})
+    page = alice.get(f"/console/models/versions/{version.pk}/").content.decode()
+    assert "Matrix factorization #" in page and "0.1234" in page and "factors" in page and "Promote" in page
+
+
+def test_another_shops_versions_are_not_found(alice, shop_b):
+    theirs = _version(shop_b, active=True)
+    older = _version(shop_b)
+    assert alice.get(f"/console/models/versions/{theirs.pk}/").status_code == 404
+    assert alice.post(f"/console/models/versions/{older.pk}/promote/", **HTMX).status_code == 404
+    assert _serving(shop_b) == theirs
+    assert "family-mf" in alice.get("/console/models/").content.decode()
+    assert f"#{theirs.pk}" not in alice.get("/console/models/").content.decode()
+
+
+@pytest.mark.parametrize(
+    "method, url, status",
+    [
+        ("post", "/console/models/nonsense/train/", 404),
+        ("post", "/console/models/%00/train/", 404),
+        ("get", "/console/models/MF/run/", 404),
+        ("post", "/console/models/nonsense/rollback/", 404),
+        ("get", "/console/models/versions/abc/", 404),
+        ("get", "/console/models/versions/-1/", 404),
+        ("get", "/console/models/versions/99999999999999999999999/", 404),
+        ("post", "/console/models/versions/1e3/promote/", 404),
+        ("post", "/console/models/versions/99999999999999999999999/promote/", 404),
+        ("get", "/console/models/mf/train/", 405),
+        ("get", "/console/models/mf/rollback/", 405),
+    ],
+)
+def test_hostile_input_finds_nothing_and_never_fails(alice, shop_a, method, url, status):
+    assert getattr(alice, method)(url, **HTMX).status_code == status
+    assert not ModelVersion.objects.exists()
+
+
+def test_other_users_cannot_train(client, django_user_model, shop_a):
+    client.force_login(django_user_model.objects.create_user("mallory"))
+    assert client.post("/console/models/mf/train/").status_code == 403
+    client.logout()
+    assert client.post("/console/models/mf/train/").status_code == 302
+    assert not ModelVersion.objects.exists()

@@ -1,0 +1,121 @@
+"""The Overview: events per day, click-through per rail from attributed events, the models serving, the counts."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from catalog.models import Event, EventType
+from homepage.services import default_rails_ensure
+from merchandising import selectors
+from recommender.models import Family, ModelVersion
+from tests.factories import ItemFactory, ShopperFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alice(client, merchandiser_a):
+    client.force_login(merchandiser_a)
+    return client
+
+
+def _events(shop, *specs):
+    """Stores events given as (type, days ago, context) on one shopper and item of `shop`."""
+    shopper, item = ShopperFactory(shop=shop), ItemFactory(shop=shop)
+    now = timezone.now()
+    Event.objects.bulk_create(
+        Event(
+            shop=shop, shopper=shopper, item=item, type=event_type, event_id=f"{shop.slug}-{number}",
+            occurred_at=now - timedelta(days=days_ago), context=context,
+        )
+        for number, (event_type, days_ago, context) in enumerate(specs)
+    )
+
+
+def _row(page: str, rail: str) -> list[str]:
+    row = page.split(f'<tr data-rail="{rail}">')[1].split("</tr>")[0]
+    return [re.sub(r"<[^>]+>", " ", cell).split()[0] for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+
+
+def test_events_per_day_count_the_shops_events_of_each_of_the_last_30_days(alice, shop_a, shop_b):
+    _events(
+        shop_a,
+        (EventType.VIEW, 0, {}), (EventType.VIEW, 0, {}), (EventType.CLICK, 0, {}),
+        (EventType.PURCHASE, 3, {}), (EventType.IMPRESSION, 3, {}),
+        (EventType.VIEW, 29, {}),
+        (EventType.VIEW, 30, {}), (EventType.PURCHASE, 400, {}),  # before the window
+    )
+    _events(shop_b, (EventType.VIEW, 0, {}))
+    today = timezone.localdate()
+
+    days = selectors.events_per_day(shop=shop_a, days=30, until=timezone.now())
+    assert len(days) == 30 and days[0].day == today - timedelta(days=29) and days[-1].day == today
+    assert days[-1].counts == {"view": 2, "click": 1}
+    assert days[-4].counts == {"purchase": 1, "impression": 1}
+    assert days[0].counts == {"view": 1}
+    assert sum(sum(day.counts.values()) for day in days) == 6
+
+    page = alice.get("/console/").content.decode()
+    chart = page.split('data-testid="events-chart"')[1].split("</figure>")[0]
+    assert f"<title>{today:%b %d} · Views: 2 of 3</title>" in chart
+    assert f"<title>{today:%b %d} · Clicks: 1 of 3</title>" in chart
+    assert f"<title>{today - timedelta(days=3):%b %d} · Purchases: 1 of 1</title>" in chart
+    assert chart.count("<rect") == 4  # impressions are not drawn; nothing from before the window or from shop B
+    assert ">day<" in chart and ">events<" in chart and "Views" in chart
+
+
+def test_click_through_per_rail_comes_from_attributed_impressions_and_clicks(alice, shop_a, shop_b):
+    default_rails_ensure(shop=shop_a)
+    for_you = {"rail": "for-you", "request_id": "r-1"}
+    trending = {"rail": "trending", "request_id": "r-1"}
+    _events(
+        shop_a,
+        *[(EventType.IMPRESSION, 1, for_you)] * 8, (EventType.CLICK, 1, for_you), (EventType.CLICK, 0, for_you),
+        (EventType.PURCHASE, 0, for_you),
+        *[(EventType.IMPRESSION, 2, trending)] * 4,
+        (EventType.CLICK, 0, {}),  # not attributed to a rail
+        (EventType.CLICK, 45, for_you),  # before the window
+    )
+    _events(shop_b, (EventType.CLICK, 0, for_you))
+
+    page = alice.get("/console/").content.decode()
+    assert _row(page, "for-you") == ["Picked", "8", "2", "1", "25.0%"]
+    assert _row(page, "trending") == ["Trending", "4", "0", "0", "0.0%"]
+    assert 'value="0.250000"' in page.split('<tr data-rail="for-you">')[1].split("</tr>")[0]
+
+
+def test_click_through_follows_the_request_id_and_rail_the_homepage_handed_out(alice, pattern_shop, storefront_a):
+    page = storefront_a.get("/api/v1/homepage/new-shopper?size=4").json()
+    rail = page["rails"][0]
+    shown = [
+        {"event_id": f"imp-{item['item_id']}", "shopper_id": "new-shopper", "item_id": item["item_id"], "type": "impression",
+         "occurred_at": timezone.now().isoformat(), "context": {"request_id": page["request_id"], "rail": rail["key"], "slot": item["slot"]}}
+        for item in rail["items"]
+    ]
+    click = {**shown[0], "event_id": "click-1", "type": "click"}
+    assert storefront_a.post("/api/v1/events", [*shown, click], format="json").json()["created"] == len(shown) + 1
+
+    cells = _row(alice.get("/console/").content.decode(), rail["key"])
+    assert cells[1:3] == [str(len(shown)), "1"]
+    assert cells[-1] == f"{100 / len(shown):.1f}%"
+
+
+def test_no_attributed_events_says_so(alice, shop_a):
+    assert "No attributed impressions or clicks yet." in alice.get("/console/").content.decode()
+
+
+def test_the_overview_shows_counts_and_each_familys_serving_version_with_its_metrics(alice, shop_a):
+    _events(shop_a, (EventType.VIEW, 0, {}), (EventType.CLICK, 0, {}))
+    version = ModelVersion.objects.create(
+        shop=shop_a, family=Family.MF, status=ModelVersion.Status.SUCCEEDED, is_active=True, device="cpu",
+        metrics={"hr_10": 0.4321, "ndcg_10": 0.1234},
+    )
+    page = alice.get("/console/").content.decode()
+    assert re.search(r'data-testid="count-items">1<', page) and re.search(r'data-testid="count-events">2<', page)
+    models = page.split('id="models-title"')[1]
+    for label in Family.labels:
+        assert label in models
+    assert f"#{version.pk} · cpu" in models and "0.4321" in models and "0.1234" in models
+    assert 'href="/console/models/#family-mf"' in models
