@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run web worker beat test bench stop token
+.PHONY: install browser run web worker beat test bench stop token
 
 $(INSTALLED): requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Vitrine needs Python 3.11 or newer"'
@@ -14,6 +14,10 @@ $(INSTALLED): requirements.txt
 	touch $(INSTALLED)
 
 install: $(INSTALLED)
+
+# The browser tests drive Debian's Chromium: installed when absent (the product itself needs no browser).
+browser:
+	./bin/setup-browser
 
 run: install
 	$(BIN)/python manage.py migrate --noinput
@@ -30,7 +34,7 @@ worker: install
 beat: install
 	$(BIN)/celery --app config beat --loglevel INFO
 
-test: install
+test: install browser
 	$(BIN)/pytest
 
 bench: install

@@ -101,3 +101,18 @@ def test_admin_edits_are_audit_logged_and_the_log_is_read_only_there(admin_clien
     assert admin_client.get("/admin/merchandising/auditentry/").status_code == 200
     assert admin_client.get("/admin/merchandising/auditentry/add/").status_code == 403
     assert Rail.objects.get(pk=rail.pk).title == "Retitled in the admin"
+
+
+def test_a_merchandiser_who_is_not_staff_logs_in_through_the_console_login(client, merchandiser_a):
+    assert not merchandiser_a.is_staff
+    page = client.get("/console/", follow=True)
+    assert page.redirect_chain[-1][0].startswith("/accounts/login/")
+    response = client.post("/accounts/login/?next=/console/", {"username": "alice", "password": "not-a-real-password", "next": "/console/"})
+    assert response.status_code == 302 and response["Location"] == "/console/"
+    assert "<h2>Shop A</h2>" in client.get("/console/").content.decode()
+
+
+def test_the_pins_page_of_a_shop_without_rails_offers_the_default_rails(client, merchandiser_a, shop_a):
+    client.force_login(merchandiser_a)
+    page = client.get("/console/pins/").content.decode()
+    assert "for-you" in page
