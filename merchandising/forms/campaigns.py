@@ -3,11 +3,11 @@ is previewed at."""
 
 from django import forms
 
-from catalog.models import Shop, Shopper
+from catalog.models import Shop
 
 from ..models import Campaign, Rail
-from ..selectors import shopper_find
 from .common import ScheduleForm, ShopItemField
+from .preview import PreviewForm as ShopperPreviewForm
 from .rules import datetime_local_input, form_changes
 
 CAMPAIGN_FIELDS = ("name", "starts_at", "ends_at", "banner_title", "banner_image_url", "banner_link_url")
@@ -46,22 +46,11 @@ class CampaignPinForm(ScheduleForm):
             self.fields[name].widget = datetime_local_input()
 
 
-class PreviewForm(forms.Form):
+class PreviewForm(ShopperPreviewForm):
     """The moment the homepage is previewed at, and for whom (nobody: the page of a new shopper)."""
 
     at = forms.DateTimeField(widget=datetime_local_input(), label="Date", help_text="UTC.")
-    shopper = forms.CharField(required=False, max_length=128, label="Shopper id", help_text="Empty: a new shopper.")
 
     def __init__(self, *args, shop: Shop, **kwargs):
         kwargs.setdefault("prefix", "preview")
-        super().__init__(*args, **kwargs)
-        self.shop = shop
-
-    def clean_shopper(self) -> Shopper | None:
-        external_id = self.cleaned_data["shopper"]
-        if not external_id:
-            return None
-        shopper = shopper_find(shop=self.shop, external_id=external_id)
-        if shopper is None:
-            raise forms.ValidationError(f"No shopper with id “{external_id}” in this shop; leave it empty for a new shopper.")
-        return shopper
+        super().__init__(*args, shop=shop, **kwargs)

@@ -17,13 +17,6 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture
-def console_a(client, merchandiser_a, pattern_shop):
-    default_rails_ensure(shop=pattern_shop)
-    client.force_login(merchandiser_a)
-    return client
-
-
-@pytest.fixture
 def for_you(console_a) -> Rail:
     return Rail.objects.get(shop__slug="shop-a", key="for-you")
 

@@ -7,7 +7,6 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import Event, EventType, Item
-from homepage.services import default_rails_ensure
 from merchandising.models import AuditEntry, Rail
 from merchandising.services import draft_open, rail_update, rule_delete
 from tests.factories import ShopperFactory
@@ -15,13 +14,6 @@ from tests.factories import ShopperFactory
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def console_a(client, merchandiser_a, pattern_shop):
-    default_rails_ensure(shop=pattern_shop)
-    client.force_login(merchandiser_a)
-    return client
 
 
 def rail(key: str) -> Rail:
