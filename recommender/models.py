@@ -12,6 +12,8 @@ class Family(models.TextChoices):
     MF = "mf", "Matrix factorization"
     TEXT = "text", "Text encoder"
     SEQUENTIAL = "sequential", "Sequential transformer"
+    # Scores nobody itself: while it serves, the text and sequential families read its item vectors.
+    FINETUNED_TEXT = "finetuned_text", "Fine-tuned text encoder"
 
 
 class ModelVersion(models.Model):

@@ -77,7 +77,8 @@ def active_version(*, shop: Shop, family: str) -> ModelVersion | None:
     return ModelVersion.objects.filter(shop=shop, family=family, is_active=True).first()
 
 
-FAMILY_ORDER = [Family.POPULARITY, Family.MF, Family.TEXT, Family.SEQUENTIAL]
+# Training order: the encoder before the families that read its item vectors.
+FAMILY_ORDER = [Family.POPULARITY, Family.MF, Family.FINETUNED_TEXT, Family.TEXT, Family.SEQUENTIAL]
 
 
 @dataclass(frozen=True)

@@ -83,8 +83,22 @@ def cold_item_split(sequences: list[np.ndarray], n_items: int, fraction: float =
     is_cold = np.zeros(n_items, dtype=bool)
     is_cold[cold_items] = True
     sequences = [np.asarray(sequence, dtype=np.int64) for sequence in sequences]
-    train_sequences = [sequence[~is_cold[sequence]] for sequence in sequences]
+    train_sequences = items_removed(sequences, cold_items)
     return ColdSplit(cold_items, train_sequences, _cold_cases(sequences, train_sequences, is_cold))
+
+
+def items_removed(sequences: list[np.ndarray], items: np.ndarray) -> list[np.ndarray]:
+    """The sequences without any event on `items`, order kept.
+
+    Args:
+        sequences: per shopper, item indices oldest first.
+        items: the item indices to drop.
+
+    Returns:
+        One int64 array per input sequence.
+    """
+    items = np.asarray(items, dtype=np.int64)
+    return [sequence[~np.isin(sequence, items)] for sequence in (np.asarray(s, dtype=np.int64) for s in sequences)]
 
 
 def _cold_cases(sequences: list[np.ndarray], warm_sequences: list[np.ndarray], is_cold: np.ndarray) -> ColdCases:
@@ -145,6 +159,30 @@ def evaluate_cold_popularity(train_sequences: list[np.ndarray], n_items: int, ca
     return _ranking_metrics(lambda users, histories: np.tile(popularity, (len(users), 1)), cases, k)
 
 
+def cold_start_report(split: ColdSplit, train_sequences: list[np.ndarray], n_items: int, embeddings: dict[str, np.ndarray], k: int = 10) -> dict:
+    """Popularity and each set of item embeddings on the cold cases of `split`.
+
+    Args:
+        split: the cold-item split.
+        train_sequences: what the models trained on (no cold item in it); popularity counts it.
+        n_items: catalog size.
+        embeddings: name (e.g. "frozen", "fine_tuned") to (n_items, d) item text embeddings.
+        k: cutoff of the metrics.
+
+    Returns:
+        {"cold_items": ..., "cases": ..., "popularity": metrics, name: metrics, ...}, the
+        metrics as :func:`evaluate_cold` returns them.
+    """
+    report = {
+        "cold_items": int(len(split.cold_items)),
+        "cases": len(split.cases),
+        "popularity": evaluate_cold_popularity(train_sequences, n_items, split.cases, split.cold_items, k),
+    }
+    for name, vectors in embeddings.items():
+        report[name] = evaluate_cold(vectors, split.cases, split.cold_items, k)
+    return report
+
+
 def _check_targets_cold(cases: ColdCases, cold_items: np.ndarray) -> None:
     if not np.isin(cases.targets, cold_items).all():
         raise ValueError("every case's target must be a cold item")
@@ -159,4 +197,6 @@ def _ranking_metrics(scores_fn, cases: ColdCases, k: int) -> dict:
         scores = np.asarray(scores_fn(cases.users[start:stop], histories))
         ranks.append(target_ranks(scores, cases.targets[start:stop], histories))
     ranks = np.concatenate(ranks)
+    if len(ranks) == 0:  # None, not NaN: the metrics are stored as JSON
+        return {f"hr_{k}": None, f"ndcg_{k}": None, "n_cases": 0}
     return {f"hr_{k}": hit_rate_at_k(ranks, k), f"ndcg_{k}": ndcg_at_k(ranks, k), "n_cases": int(len(ranks))}

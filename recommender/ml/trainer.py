@@ -6,6 +6,7 @@ catalog. The evaluated model is the one that serves: at serving time it reads th
 full, current sequence.
 """
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,13 @@ from recommender.ml.evaluation import RankingReport, evaluate_scores
 from recommender.ml.registry import load_arrays, save_arrays
 
 POPULARITY, MF, TEXT, SEQUENTIAL = "popularity", "mf", "text", "sequential"
+# The families that score shoppers. FINETUNED_TEXT scores nobody: it is the text encoder, fine-tuned on
+# the shop's co-engagement, whose item vectors the text and sequential families then read.
 FAMILIES = (POPULARITY, MF, TEXT, SEQUENTIAL)
+FINETUNED_TEXT = "finetuned_text"
+COLD_ITEM_FRACTION = 0.1
+# Shoppers known by this many events (their last ones before the test target) in the new-shopper evaluation.
+NEW_SHOPPER_EVENTS = (1, 2)
 # The order of event types is the code the sequential model embeds; new types go at the end.
 EVENT_TYPES = ("impression", "view", "click", "add_to_cart", "purchase", "search", "rating", "dislike")
 EVENT_TYPE_CODES = {name: code for code, name in enumerate(EVENT_TYPES)}
@@ -68,6 +75,7 @@ class FitResult:
     hyperparameters: dict
     history: dict = field(default_factory=dict)
     seconds: float = 0.0
+    metrics: dict = field(default_factory=dict)  # what the fit measured on a split of its own (cold start)
 
 
 def _quiet(fraction: float, message: str) -> None:
@@ -100,10 +108,18 @@ def prepare(data: ShopData) -> Prepared:
     return Prepared(data=data, split=split, train=train)
 
 
-def embed_items(texts: list[str], model_path: str | None, device: str, progress: Progress = _quiet) -> np.ndarray:
+def embed_items(
+    texts: list[str], model_path: str | None, device: str, progress: Progress = _quiet, fine_tuned: Path | None = None
+) -> np.ndarray:
+    """Embeds texts with the base model at `model_path`, or with the fine-tuned encoder saved in `fine_tuned`."""
     from recommender.ml.nets.text_encoder import TextEncoder
 
-    encoder = TextEncoder(model_path=model_path, device=device)
+    if fine_tuned is not None:
+        from recommender.ml.nets.text_finetune import load_fine_tuned
+
+        encoder = load_fine_tuned(fine_tuned, device=device)
+    else:
+        encoder = TextEncoder(model_path=model_path, device=device)
     return encoder.encode(texts, progress=lambda done, total: progress(done / max(total, 1), f"embedded {done}/{total} items"))
 
 
@@ -158,7 +174,49 @@ def _fit_sequential(
     return FitResult(model, hyperparameters, history)
 
 
-_FITTERS = {POPULARITY: _fit_popularity, MF: _fit_mf, TEXT: _fit_text, SEQUENTIAL: _fit_sequential}
+def _fit_finetuned_text(
+    prepared: Prepared,
+    budget: Budget,
+    progress: Progress = _quiet,
+    text_embeddings: np.ndarray | None = None,  # not read: the encoder embeds the items itself
+    model_path: str | None = None,
+    window: int = 3,
+    max_pairs: int | None = None,
+    cold_fraction: float = COLD_ITEM_FRACTION,
+    seed: int = 0,
+    **overrides,
+) -> FitResult:
+    """Fine-tunes the encoder on pairs co-engaged in the training sequences, a share of the catalog held out.
+
+    The held-out (cold) items lose every event, so their texts are all the
+    encoder knows of them; the cold-start metrics rank them as next items for
+    the shoppers whose last event is one of them, by frozen and fine-tuned
+    embeddings and by popularity.
+    """
+    from recommender.ml.coldstart import cold_item_split, cold_start_report, items_removed
+    from recommender.ml.nets.text_finetune import co_engaged_pairs, config_for_device, fine_tune_and_embed
+
+    n_items = prepared.n_items
+    cold = cold_item_split(prepared.data.interactions.sequences(), n_items, fraction=cold_fraction, seed=seed)
+    sequences = items_removed(prepared.split.train, cold.cold_items)
+    pairs = co_engaged_pairs(sequences, window=window, max_pairs=max_pairs, seed=seed)
+    if len(pairs) == 0:
+        raise ValueError("no two items engaged with by the same shopper to fine-tune on")
+    config = config_for_device(budget.device, time_limit_s=budget.time_limit_s, epochs=budget.max_epochs, seed=seed, **overrides)
+    tuned = fine_tune_and_embed(prepared.data.item_texts, pairs, config, device=budget.device, model_path=model_path, progress=progress)
+    report = cold_start_report(cold, sequences, n_items, {"frozen": tuned.frozen, "fine_tuned": tuned.tuned})
+    hyperparameters = {**json.loads(config.to_json()), "window": window, "max_pairs": max_pairs, "cold_fraction": cold_fraction}
+    history = {**tuned.history, "items_per_s": tuned.items_per_s}
+    return FitResult(tuned, hyperparameters, history, metrics={"cold_start": report})
+
+
+_FITTERS = {
+    POPULARITY: _fit_popularity,
+    MF: _fit_mf,
+    TEXT: _fit_text,
+    SEQUENTIAL: _fit_sequential,
+    FINETUNED_TEXT: _fit_finetuned_text,
+}
 
 
 def fit_family(
@@ -172,7 +230,7 @@ def fit_family(
     """Fit one family on the training part of `prepared`.
 
     Args:
-        family: one of FAMILIES.
+        family: one of FAMILIES, or FINETUNED_TEXT.
         prepared: the shop's data and its split.
         budget: device and bounds.
         text_embeddings: (n_items, d) item text embeddings; needed by "text", optional for "sequential".
@@ -183,7 +241,7 @@ def fit_family(
         The fitted model, its hyper-parameters and training history.
     """
     if family not in _FITTERS:
-        raise ValueError(f"unknown family {family!r}; expected one of {', '.join(FAMILIES)}")
+        raise ValueError(f"unknown family {family!r}; expected one of {', '.join(_FITTERS)}")
     if family == TEXT and text_embeddings is None:
         raise ValueError("the text family needs item text embeddings")
     started = time.perf_counter()
@@ -192,21 +250,45 @@ def fit_family(
     return result
 
 
-def evaluate(family: str, model, prepared: Prepared, text_embeddings: np.ndarray | None = None) -> RankingReport:
-    """Full-catalog leave-last-out metrics of a fitted model on the test targets."""
+def evaluate(
+    family: str, model, prepared: Prepared, text_embeddings: np.ndarray | None = None, history_length: int | None = None
+) -> RankingReport:
+    """Full-catalog leave-last-out metrics of a fitted model on the test targets.
+
+    Args:
+        family: the model's family.
+        model: a fitted model of that family; the fine-tuned encoder is ranked by text similarity.
+        prepared: the shop's data and its split.
+        text_embeddings: item vectors for the diversity metric.
+        history_length: when given, every shopper is known only by this many
+            events, their last ones before the target, as a new shopper would
+            be; shoppers with fewer are left out.
+
+    Returns:
+        The report.
+    """
+    from recommender.ml.nets.text_similarity import TextSimilarityModel
+
     split = prepared.split
+    histories, targets = split.test_history, split.test_targets
+    if history_length is not None:
+        histories = [history[-history_length:] for history in histories]
+        targets = np.where([len(history) >= history_length for history in split.test_history], targets, -1)
+    if family == FINETUNED_TEXT:
+        text_embeddings = model.tuned
+        model = TextSimilarityModel(model.tuned)
     types = split.test_history_types
 
     def scores(user_indices: np.ndarray, histories: list[np.ndarray]) -> np.ndarray:
-        if family == SEQUENTIAL:  # the sequential model reads the event types too
-            return model.score(histories, [types[user] for user in user_indices])
+        if family == SEQUENTIAL:  # the sequential model reads the event types too, the last ones of each history
+            return model.score(histories, [types[user][len(types[user]) - len(history) :] for user, history in zip(user_indices, histories)])
         return model.score_users(user_indices, histories)
 
     popularity = np.bincount(prepared.train.item_ids, minlength=prepared.n_items)
     return evaluate_scores(
         scores,
-        split.test_history,
-        split.test_targets,
+        histories,
+        targets,
         prepared.n_items,
         item_embeddings=text_embeddings,
         item_categories=prepared.data.item_categories,
@@ -214,7 +296,25 @@ def evaluate(family: str, model, prepared: Prepared, text_embeddings: np.ndarray
     )
 
 
+def evaluate_new_shoppers(family: str, model, prepared: Prepared, text_embeddings: np.ndarray | None = None) -> dict:
+    """HR@10 and NDCG@10 when each shopper is known by only their last one or two events.
+
+    Returns:
+        {"1_event": {"hr_10", "ndcg_10", "n_users"}, "2_events": {...}}.
+    """
+    reports = {}
+    for length in NEW_SHOPPER_EVENTS:
+        report = evaluate(family, model, prepared, text_embeddings, history_length=length).as_dict()
+        reports[f"{length}_event{'s' if length > 1 else ''}"] = {key: report[key] for key in ("hr_10", "ndcg_10", "n_users")}
+    return reports
+
+
 def save_model(family: str, model, directory: Path) -> None:
+    if family == FINETUNED_TEXT:
+        from recommender.ml.nets.text_finetune import save_adapter
+
+        save_adapter(model.encoder, directory, model.config)
+        return
     if family == SEQUENTIAL:
         model.save(directory)
         return
@@ -223,6 +323,11 @@ def save_model(family: str, model, directory: Path) -> None:
 
 
 def load_model(family: str, directory: Path, device: str = "cpu"):
+    """The family's model; for FINETUNED_TEXT, the fine-tuned TextEncoder."""
+    if family == FINETUNED_TEXT:
+        from recommender.ml.nets.text_finetune import load_fine_tuned
+
+        return load_fine_tuned(directory, device=device)
     if family == SEQUENTIAL:
         from recommender.ml.nets.sasrec import SASRecModel
 

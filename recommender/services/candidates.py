@@ -43,6 +43,8 @@ def _score(versions: list[ModelVersion], shopper: Shopper | None, k: int) -> Can
     _single_thread()
     candidates: Candidates = {}
     for version in versions:
+        if version.family == Family.FINETUNED_TEXT:
+            continue  # an encoder scores nobody: the text and sequential families carry its vectors
         if not personal and version.family != Family.POPULARITY:
             continue
         loaded = model_load(version=version)

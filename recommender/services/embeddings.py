@@ -1,5 +1,7 @@
 import hashlib
 import logging
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from django.conf import settings
@@ -7,10 +9,13 @@ from django.conf import settings
 from catalog.models import Shop
 from homepage.cache import homepage_catalog_changed
 
-from ..models import ItemEmbedding
+from ..models import Family, ItemEmbedding, ModelVersion
+from ..selectors import active_version
 
 logger = logging.getLogger(__name__)
 WRITE_BATCH = 1000
+# Beside a fine-tuned encoder's model, the vectors its training run computed for every item, with their text hashes.
+VECTORS_FOLDER = "vectors"
 
 
 def text_model_path() -> str:
@@ -19,32 +24,71 @@ def text_model_path() -> str:
     return settings.VITRINE_TEXT_MODEL_PATH or default_model_path()
 
 
-def _text_hash(text: str) -> str:
+@dataclass(frozen=True)
+class ServingEncoder:
+    """The encoder whose vectors the shop's items carry: the serving fine-tuned version, else the base model."""
+
+    key: str  # stored with each vector, so a change of encoder makes every vector stale
+    version: ModelVersion | None
+
+    def embed(self, texts: list[str], device: str, progress) -> np.ndarray:
+        from recommender.ml.trainer import embed_items
+
+        fine_tuned = None if self.version is None else Path(self.version.artifact_path) / "model"
+        return embed_items(texts, text_model_path(), device, progress, fine_tuned=fine_tuned)
+
+    def vectors_computed(self) -> dict[tuple[int, str], np.ndarray]:
+        """(item pk, text hash) to the vector the fine-tuning run computed; empty for the base model."""
+        if self.version is None:
+            return {}
+        from recommender.ml.registry import load_arrays
+
+        directory = Path(self.version.artifact_path)
+        _, index = load_arrays(directory / "index")
+        _, stored = load_arrays(directory / VECTORS_FOLDER)
+        keys = zip(index["item_pks"].tolist(), stored["text_hashes"].tolist())
+        return {key: vector for key, vector in zip(keys, stored["vectors"])}
+
+
+def serving_encoder(*, shop: Shop) -> ServingEncoder:
+    version = active_version(shop=shop, family=Family.FINETUNED_TEXT)
+    if version is None:
+        return ServingEncoder(key=text_model_path(), version=None)
+    return ServingEncoder(key=f"{Family.FINETUNED_TEXT}#{version.pk}", version=version)
+
+
+def text_hash(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
 
 
 def item_embeddings_refresh(*, shop: Shop, item_pks: np.ndarray, texts: list[str], device: str, progress=None) -> np.ndarray:
-    """Embed the items whose text or encoder changed, store them, and return every item's vector in order."""
-    from recommender.ml.trainer import embed_items
+    """Embed the items whose text or encoder changed, store them, and return every item's vector in order.
 
-    encoder = text_model_path()
-    hashes = [_text_hash(text) for text in texts]
+    The encoder is the one serving for the shop (see `serving_encoder`); vectors its training run already
+    computed for an unchanged text are reused rather than computed again.
+    """
+    encoder = serving_encoder(shop=shop)
+    hashes = [text_hash(text) for text in texts]
     stored = dict(
-        (pk, (text_hash, stored_encoder))
-        for pk, text_hash, stored_encoder in ItemEmbedding.objects.filter(item__shop=shop).values_list(
+        (pk, (stored_hash, stored_encoder))
+        for pk, stored_hash, stored_encoder in ItemEmbedding.objects.filter(item__shop=shop).values_list(
             "item_id", "text_hash", "encoder"
         )
     )
-    stale = [index for index, pk in enumerate(item_pks.tolist()) if stored.get(pk) != (hashes[index], encoder)]
-    logger.info("Shop %s: embedding %d of %d items on %s", shop.slug, len(stale), len(item_pks), device)
+    stale = [index for index, pk in enumerate(item_pks.tolist()) if stored.get(pk) != (hashes[index], encoder.key)]
     if stale:
-        vectors = embed_items([texts[index] for index in stale], encoder, device, progress or (lambda fraction, message: None))
+        computed = encoder.vectors_computed()
+        fresh = {index: computed[key] for index in stale if (key := (int(item_pks[index]), hashes[index])) in computed}
+        missing = [index for index in stale if index not in fresh]
+        logger.info("Shop %s: embedding %d of %d items with %s on %s", shop.slug, len(missing), len(item_pks), encoder.key, device)
+        if missing:
+            vectors = encoder.embed([texts[index] for index in missing], device, progress or (lambda fraction, message: None))
+            fresh.update(zip(missing, vectors))
         for start in range(0, len(stale), WRITE_BATCH):
-            chunk = stale[start : start + WRITE_BATCH]
             ItemEmbedding.objects.bulk_create(
                 [
-                    ItemEmbedding(item_id=int(item_pks[index]), encoder=encoder, text_hash=hashes[index], vector=vectors[start + offset])
-                    for offset, index in enumerate(chunk)
+                    ItemEmbedding(item_id=int(item_pks[index]), encoder=encoder.key, text_hash=hashes[index], vector=fresh[index])
+                    for index in stale[start : start + WRITE_BATCH]
                 ],
                 update_conflicts=True,
                 unique_fields=["item"],

@@ -13,7 +13,7 @@ from django.db import transaction
 
 from catalog.models import Shop
 
-from ..models import ModelVersion
+from ..models import Family, ModelVersion
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,11 @@ _loaded: dict[int, LoadedModel] = {}
 
 @transaction.atomic
 def version_promote(*, version: ModelVersion) -> ModelVersion:
-    """Make `version` the one that serves its family; the previous one stays for rollback."""
+    """Make `version` the one that serves its family; the previous one stays for rollback.
+
+    A fine-tuned encoder changes the item vectors, so the families that read them are retrained
+    (their first step embeds the items again with the encoder now serving).
+    """
     if version.status != ModelVersion.Status.SUCCEEDED:
         raise VersionNotServable(f"Version #{version.pk} is {version.status}; only a succeeded version can serve.")
     ModelVersion.objects.filter(shop=version.shop, family=version.family, is_active=True).exclude(pk=version.pk).update(
@@ -45,6 +49,10 @@ def version_promote(*, version: ModelVersion) -> ModelVersion:
     ModelVersion.objects.filter(pk=version.pk).update(is_active=True)
     version.is_active = True
     logger.info("Shop %s: %s version #%s now serves", version.shop.slug, version.family, version.pk)
+    if version.family == Family.FINETUNED_TEXT:
+        from .training import encoder_dependents_dispatch  # training promotes through this module
+
+        encoder_dependents_dispatch(shop=version.shop)
     return version
 
 

@@ -4,6 +4,7 @@ import time
 import traceback
 from datetime import timedelta
 
+import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -12,11 +13,17 @@ from catalog.models import Shop
 
 from ..models import Family, ModelVersion
 from ..selectors import FAMILY_ORDER, shop_arrays_load
-from .embeddings import item_embeddings_refresh
+from .embeddings import VECTORS_FOLDER, item_embeddings_refresh, text_hash, text_model_path
 from .registry import version_promote
 
 logger = logging.getLogger(__name__)
-TEXT_FAMILIES = {Family.TEXT, Family.SEQUENTIAL}
+# The families that read the serving encoder's item vectors, in training order.
+TEXT_FAMILIES = [Family.TEXT, Family.SEQUENTIAL]
+# What the nightly schedule and a new shop train. The encoder fine-tune is asked for by name (the console,
+# `train --family finetuned_text`, `evaluate`): within a CPU's time limit it does not yet beat MiniLM.
+SCHEDULED_FAMILIES = [family for family in Family.values if family != Family.FINETUNED_TEXT]
+# The families whose training is bounded by the device's time limit.
+TIME_BOUNDED_FAMILIES = {Family.SEQUENTIAL, Family.FINETUNED_TEXT}
 PROGRESS_EVERY_S = 1.0
 # The hard limit of a training task; a run with no time limit of its own is judged stale against it.
 TRAIN_TIME_LIMIT_S = 6 * 3600
@@ -37,15 +44,26 @@ def training_versions_create(*, shop: Shop, families: list[str], time_limit_s: f
 
 
 def training_dispatch(*, shop: Shop, families: list[str] | None = None, time_limit_s: float | None = None) -> list[ModelVersion]:
-    """Queue a training run per family, one after another on the train queue (text before the sequential model)."""
+    """Queue a training run per family (default: SCHEDULED_FAMILIES), one after another on the train queue
+    (the encoder before the text and sequential models)."""
     from celery import chain
 
     from ..tasks import train_model_version_task
 
-    versions = training_versions_create(shop=shop, families=families or list(Family.values), time_limit_s=time_limit_s)
+    versions = training_versions_create(shop=shop, families=families or SCHEDULED_FAMILIES, time_limit_s=time_limit_s)
     signatures = [train_model_version_task.si(version.pk) for version in versions]
     transaction.on_commit(lambda: chain(*signatures).delay())
     return versions
+
+
+def encoder_dependents_dispatch(*, shop: Shop) -> list[ModelVersion]:
+    """Retrain the families that read the serving encoder's vectors, after the encoder changed.
+
+    A family with a run already queued is left out: that run reads the new encoder's vectors when it starts.
+    """
+    queued = set(ModelVersion.objects.filter(shop=shop, status=ModelVersion.Status.QUEUED).values_list("family", flat=True))
+    families = [family for family in TEXT_FAMILIES if family not in queued]
+    return training_dispatch(shop=shop, families=families) if families else []
 
 
 def training_runs_reap_stale(*, shop: Shop | None = None) -> int:
@@ -64,7 +82,7 @@ def training_runs_reap_stale(*, shop: Shop | None = None) -> int:
 
 
 def _configured_time_limit(device: str) -> float | None:
-    """The sequential model's training bound on this device, from settings (None: until early stopping)."""
+    """The training bound of the sequential model and the encoder fine-tune on this device, from settings (None: no bound)."""
     return settings.VITRINE_GPU_TRAIN_TIME_LIMIT_S if device.startswith("cuda") else settings.VITRINE_CPU_TRAIN_TIME_LIMIT_S
 
 
@@ -92,15 +110,16 @@ def _budget(version: ModelVersion, device: str):
     from recommender.ml.trainer import Budget
 
     limit = version.time_limit_s or _configured_time_limit(device)
+    bounded = version.family in TIME_BOUNDED_FAMILIES
     note = ""
-    if version.family == Family.SEQUENTIAL and limit and not device.startswith("cuda"):
+    if bounded and limit and not device.startswith("cuda"):
         note = f"Bounded CPU run: at most {limit:.0f} s of training; a GPU worker or the scheduled retraining trains fully."
-    return Budget(device=device, time_limit_s=limit if version.family == Family.SEQUENTIAL else None, note=note)
+    return Budget(device=device, time_limit_s=limit if bounded else None, note=note)
 
 
 def _train(version: ModelVersion, device: str, report) -> dict:
     from recommender.ml.registry import artifact_dir, save_arrays
-    from recommender.ml.trainer import evaluate, fit_family, prepare, save_model
+    from recommender.ml.trainer import evaluate, evaluate_new_shoppers, fit_family, prepare, save_model
 
     shop = version.shop
     arrays = shop_arrays_load(shop=shop)
@@ -118,16 +137,26 @@ def _train(version: ModelVersion, device: str, report) -> dict:
             shop=shop, item_pks=arrays.item_pks, texts=arrays.data.item_texts, device=device,
             progress=lambda fraction, message: report(0.3 * fraction, message),
         )
-    overrides = {"half_life_days": settings.VITRINE_POPULARITY_HALF_LIFE_DAYS} if version.family == Family.POPULARITY else {}
+    overrides = {
+        Family.POPULARITY: {"half_life_days": settings.VITRINE_POPULARITY_HALF_LIFE_DAYS},
+        Family.FINETUNED_TEXT: {"model_path": text_model_path()},
+    }.get(version.family, {})
     fitted = fit_family(
         version.family, prepared, budget, text_embeddings=embeddings,
         progress=lambda fraction, message: report(0.3 + 0.6 * fraction, message), **overrides,
     )
     report(0.92, "evaluating on the held-out last events")
-    metrics = evaluate(version.family, fitted.model, prepared, text_embeddings=embeddings).as_dict()
+    metrics = {
+        **evaluate(version.family, fitted.model, prepared, text_embeddings=embeddings).as_dict(),
+        "new_shoppers": evaluate_new_shoppers(version.family, fitted.model, prepared, text_embeddings=embeddings),
+        **fitted.metrics,
+    }
     directory = artifact_dir(settings.VITRINE_ARTIFACTS_DIR, shop.slug, version.family, version.pk)
     save_model(version.family, fitted.model, directory / "model")
     save_arrays(directory / "index", {}, {"item_pks": arrays.item_pks, "shopper_pks": arrays.shopper_pks})
+    if version.family == Family.FINETUNED_TEXT:
+        hashes = np.asarray([text_hash(text) for text in arrays.data.item_texts])
+        save_arrays(directory / VECTORS_FOLDER, {}, {"vectors": fitted.model.tuned, "text_hashes": hashes})
     return {
         "hyperparameters": fitted.hyperparameters,
         "history": fitted.history,
@@ -165,9 +194,29 @@ def model_version_train(*, version: ModelVersion, promote: bool = True, echo=Non
         wall_seconds=time.perf_counter() - started, **outcome,
     )
     logger.info("Shop %s: %s #%s trained in %.0f s: %s", version.shop.slug, version.family, version.pk, version.wall_seconds, outcome["metrics"])
-    if promote:
+    held_back = encoder_held_back(version=version)
+    if held_back:
+        logger.warning("Shop %s: %s #%s does not serve: %s", version.shop.slug, version.family, version.pk, held_back)
+        version.progress_message = f"done; not serving: {held_back}"[:300]
+        ModelVersion.objects.filter(pk=version.pk).update(progress_message=version.progress_message)
+    elif promote:
         version_promote(version=version)
     return version
+
+
+def encoder_held_back(*, version: ModelVersion) -> str:
+    """Why a fine-tuned encoder must not serve on its own: it ranks held-out items below the frozen one.
+
+    A short CPU run can leave the encoder worse than MiniLM; serving it would degrade the text and
+    sequential families. Promoted by hand, it serves all the same.
+    """
+    if version.family != Family.FINETUNED_TEXT:
+        return ""
+    cold = version.metrics["cold_start"]
+    tuned, frozen = cold["fine_tuned"]["ndcg_10"], cold["frozen"]["ndcg_10"]
+    if tuned is None or frozen is None or tuned >= frozen:
+        return ""
+    return f"ranks held-out items below the frozen encoder (cold-start NDCG@10 {tuned:.4f} < {frozen:.4f}); promote it by hand to serve it"
 
 
 def _use_all_cores() -> None:

@@ -36,4 +36,8 @@ def test_evaluate_prints_every_family_beside_popularity(pattern_shop, settings, 
     for family in Family.values:
         assert f"| {family} |" in table
     assert "× popularity" in table and "NDCG@10" in table
+    assert "Shoppers known by one or two events" in table and "NDCG@10 2 events" in table
+    cold_start = table[table.index("Cold start:"):]
+    for model in ("| popularity |", "| frozen encoder |", "| fine-tuned encoder |"):
+        assert model in cold_start
     assert not ModelVersion.objects.filter(is_active=True).exists()  # evaluate alone does not change what serves

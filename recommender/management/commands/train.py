@@ -40,11 +40,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--shop", default="default")
         parser.add_argument("--family", action="append", choices=Family.values, help="Repeatable; default: every family.")
-        parser.add_argument("--time-limit", type=float, default=None, help="Seconds of sequential-model training.")
+        parser.add_argument("--time-limit", type=float, default=None, help="Seconds of sequential-model training and of the encoder fine-tune.")
 
     def handle(self, *args, shop, family, time_limit, **options):
         versions = train_and_report(self, shop_slug=shop, families=family or list(Family.values), time_limit=time_limit, promote=True)
         for version in versions:
-            self.stdout.write(f"{version.family:<11} #{version.pk} {version.status} in {version.wall_seconds or 0:.0f} s, NDCG@10 {version.metrics.get('ndcg_10')}")
+            self.stdout.write(f"{version.family:<14} #{version.pk} {version.status} in {version.wall_seconds or 0:.0f} s, NDCG@10 {version.metrics.get('ndcg_10')}")
         if any(version.status == ModelVersion.Status.FAILED for version in versions):
             raise CommandError("Some families failed; the versions serving before keep serving.")

@@ -31,6 +31,8 @@ FULL_WEIGHTS_FILE = "model.safetensors"
 DEFAULT_LR = {LORA: 2e-4, FULL: 2e-5}
 WARMUP_FRACTION = 0.05
 GPU_EPOCHS = 3
+# The fewest steps of a product run, whatever the number of pairs.
+MIN_STEPS = 50
 # On a CPU only the last layers train, over cached outputs of the frozen lower ones (see LowerLayerCache).
 CPU_TOP_LAYERS = 2
 
@@ -95,6 +97,8 @@ class FineTuneConfig:
         weight_decay: AdamW weight decay.
         batch_size: pairs per step; the other 2 * (batch_size - 1) texts are the negatives.
         epochs: passes over the pairs.
+        min_steps: more passes, when the pairs are so few that `epochs` would
+            take fewer steps than this (a small shop's few pairs need several).
         temperature: divides the cosine similarities before the softmax.
         max_length: tokens kept per text while training.
         time_limit_s: stop after this many seconds of training, None for no limit.
@@ -113,6 +117,7 @@ class FineTuneConfig:
     weight_decay: float = 0.01
     batch_size: int = 64
     epochs: int = 1
+    min_steps: int = 0
     temperature: float = 0.05
     max_length: int = 64
     time_limit_s: float | None = None
@@ -158,7 +163,7 @@ def config_for_device(device: str, **overrides) -> FineTuneConfig:
         The config.
     """
     on_gpu = str(device).startswith("cuda")
-    settings = {"epochs": GPU_EPOCHS if on_gpu else 1, "top_layers": None if on_gpu else CPU_TOP_LAYERS}
+    settings = {"epochs": GPU_EPOCHS if on_gpu else 1, "min_steps": MIN_STEPS, "top_layers": None if on_gpu else CPU_TOP_LAYERS}
     settings.update({name: value for name, value in overrides.items() if value is not None})
     settings["top_layers"] = settings["top_layers"] or None
     return FineTuneConfig(**settings)
@@ -287,13 +292,15 @@ def fine_tune_encoder(
         cache = LowerLayerCache(encoder, texts, config.top_layers, max_length=config.max_length)
     parameters = [parameter for parameter in encoder.model.parameters() if parameter.requires_grad]
     optimizer = torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
-    total_steps = math.ceil(len(pairs) / config.batch_size) * config.epochs
+    steps_per_epoch = math.ceil(len(pairs) / config.batch_size)
+    epochs = max(config.epochs, math.ceil(config.min_steps / steps_per_epoch))
+    total_steps = steps_per_epoch * epochs
     precision = _Precision(device)
     history = {"steps": 0, "pairs_seen": 0, "loss_per_epoch": [], "seconds": 0.0, "stopped_by": "epochs"}
     started = time.perf_counter()
     encoder.model.train()
     try:
-        for epoch in range(config.epochs):
+        for epoch in range(epochs):
             losses = []
             order = rng.permutation(len(pairs))
             for start in range(0, len(order), config.batch_size):

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from recommender.ml.coldstart import ColdCases, cold_item_split, evaluate_cold, evaluate_cold_popularity
+from recommender.ml.coldstart import ColdCases, cold_item_split, cold_start_report, evaluate_cold, evaluate_cold_popularity, items_removed
 
 
 def random_sequences(n_users: int = 300, n_items: int = 200, seed: int = 0) -> list[np.ndarray]:
@@ -92,3 +92,28 @@ def test_popularity_puts_cold_targets_behind_every_item_seen_in_training():
     assert metrics == {"hr_2": 0.0, "ndcg_2": 0.0, "n_cases": 1}
     assert at_three["hr_3"] == 1.0
     assert math.isclose(at_three["ndcg_3"], 1.0 / math.log2(4))
+
+
+def test_items_removed_drops_every_event_on_them_and_keeps_the_order():
+    removed = items_removed([np.array([3, 1, 4, 1, 5]), np.array([1]), np.array([], dtype=np.int64)], np.array([1, 5]))
+
+    assert [sequence.tolist() for sequence in removed] == [[3, 4], [], []]
+
+
+def test_the_cold_start_report_ranks_each_embedding_and_popularity_on_the_same_cases():
+    sequences = random_sequences()
+    split = cold_item_split(sequences, n_items=200, seed=3)
+    rng = np.random.default_rng(0)
+    good = unit(rng.normal(size=(200, 8)).tolist())
+
+    report = cold_start_report(split, split.train_sequences, 200, {"same": good, "again": good.copy()})
+
+    assert report["cold_items"] == 20 and report["cases"] == len(split.cases)
+    assert report["same"] == report["again"] == evaluate_cold(good, split.cases, split.cold_items)
+    assert report["popularity"] == evaluate_cold_popularity(split.train_sequences, 200, split.cases, split.cold_items)
+
+
+def test_no_cold_case_gives_no_metric_rather_than_nan():
+    none = ColdCases(np.zeros(0, np.int64), [], np.zeros(0, np.int64))
+
+    assert evaluate_cold(unit(np.eye(4).tolist()), none, cold_items=np.array([3])) == {"hr_10": None, "ndcg_10": None, "n_cases": 0}

@@ -9,9 +9,12 @@ import torch
 
 from recommender.ml.nets.text_encoder import TextEncoder
 from recommender.ml.nets.text_finetune import (
+    CPU_TOP_LAYERS,
+    MIN_STEPS,
     FineTuneConfig,
     LowerLayerCache,
     co_engaged_pairs,
+    config_for_device,
     fine_tune_encoder,
     load_fine_tuned,
     save_adapter,
@@ -94,6 +97,25 @@ def test_config_defaults_the_learning_rate_by_mode_and_round_trips_through_json(
     assert FineTuneConfig.from_json(config.to_json()) == config
     with pytest.raises(ValueError):
         FineTuneConfig(mode="adapter")
+
+
+def test_the_device_picks_the_defaults_and_an_explicit_value_wins():
+    cpu, gpu = config_for_device("cpu"), config_for_device("cuda:0")
+
+    assert (cpu.epochs, cpu.top_layers, cpu.min_steps) == (1, CPU_TOP_LAYERS, MIN_STEPS)
+    assert (gpu.epochs, gpu.top_layers) == (3, None)
+    assert config_for_device("cpu", top_layers=0).top_layers is None  # 0: every layer
+    assert config_for_device("cpu", epochs=None, lr=1e-3).epochs == 1
+    assert config_for_device("cpu", lr=1e-3).lr == 1e-3
+
+
+def test_few_pairs_get_more_passes_to_reach_the_fewest_steps():
+    encoder = TextEncoder(device="cpu")
+    config = FineTuneConfig(batch_size=8, epochs=1, min_steps=3, top_layers=1)
+
+    history = fine_tune_encoder(encoder, TEXTS, planted_pairs(), config)
+
+    assert history["steps"] == 3 and len(history["loss_per_epoch"]) == 3
 
 
 def test_fine_tuning_brings_a_planted_co_engaged_pair_closer(tuned):
