@@ -5,22 +5,21 @@ import pytest
 
 from recommender.ml.data import Interactions
 from recommender.ml.nets.text_similarity import TextSimilarityModel
-from recommender.ml.trainer import FINETUNED_TEXT, TEXT, Budget, ShopData, evaluate, evaluate_new_shoppers, fit_family, prepare
+from recommender.ml.trainer import (
+    FINETUNED_TEXT,
+    TEXT,
+    Budget,
+    ShopData,
+    evaluate,
+    evaluate_new_shoppers,
+    fit_family,
+    prepare,
+)
+from tests.recommender.ml.test_text_finetune import TEXTS as FINETUNE_TEXTS
 
 HOSE, CANDLE = 0, 1
-TEXTS = [
-    "blue garden hose",
-    "vanilla scented candle",
-    "leather office chair",
-    "organic green tea",
-    "stainless steel kitchen knife",
-    "wool winter socks",
-    "wireless computer mouse",
-    "red running shoes",
-    "ceramic coffee mug",
-    "yoga exercise mat",
-    "children's picture book",
-    "cordless power drill",
+# The fine-tuning test's twelve products, and more, so the trainer's batches have in-batch negatives.
+TEXTS = FINETUNE_TEXTS + [
     "silver hoop earrings",
     "digital alarm clock",
     "bamboo cutting board",
