@@ -49,16 +49,8 @@ class ShopperAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
 
-@admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
-    """The event log is the storefront's record: it is read here, never edited."""
-
-    list_display = ["event_id", "type", "shopper", "item", "occurred_at", "shop"]
-    list_filter = ["shop", "type"]
-    search_fields = ["event_id", "shopper__external_id", "item__external_id", "query"]
-    date_hierarchy = "occurred_at"
-    list_select_related = ["shop", "shopper", "item"]
-    show_full_result_count = False
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record written by services alone: listed and read in the admin, never added, edited or deleted."""
 
     def has_add_permission(self, request):
         return False
@@ -68,3 +60,15 @@ class EventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    """The event log is the storefront's record: it is read here, never edited."""
+
+    list_display = ["event_id", "type", "shopper", "item", "occurred_at", "shop"]
+    list_filter = ["shop", "type"]
+    search_fields = ["event_id", "shopper__external_id", "item__external_id", "query"]
+    date_hierarchy = "occurred_at"
+    list_select_related = ["shop", "shopper", "item"]
+    show_full_result_count = False

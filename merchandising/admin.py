@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from catalog.admin import ReadOnlyAdmin
 from homepage.cache import homepage_rules_changed
 
 from .models import Adjustment, AuditEntry, Block, Campaign, Draft, DraftChange, Membership, Pin, Rail
@@ -99,7 +100,7 @@ class BlockAdmin(RuleAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     """The log is written by the services alone: read-only here."""
 
     list_display = ["created_at", "shop", "user", "action", "object_repr"]
@@ -107,15 +108,6 @@ class AuditEntryAdmin(admin.ModelAdmin):
     search_fields = ["object_repr", "user__username", "action"]
     date_hierarchy = "created_at"
     list_select_related = ["shop", "user"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class DraftChangeInline(admin.TabularInline):

@@ -38,7 +38,8 @@ def console_shop_choose(request, shops: list[Shop]) -> Shop:
     if asked and asked not in by_slug:
         raise Http404("No such shop among yours.")
     shop = by_slug.get(asked or request.session.get(SHOP_SESSION_KEY)) or shops[0]
-    request.session[SHOP_SESSION_KEY] = shop.slug
+    if request.session.get(SHOP_SESSION_KEY) != shop.slug:  # a session written only when the choice changes
+        request.session[SHOP_SESSION_KEY] = shop.slug
     return shop
 
 

@@ -124,10 +124,12 @@ def rules_change(*, shop: Shop, actor, operation: str, summary: str, **arguments
     """
     if operation not in OPERATIONS:
         raise ValueError(f"Unknown rule operation {operation!r}.")
+    # Live edits go through the encoding too: the rows they name are read back within this shop, exactly
+    # as a draft's replay reads them, so both modes accept and refuse the same edits.
+    encoded = {name: _encoded(value) for name, value in arguments.items()}
     draft = open_draft(shop=shop, user=actor)
     if draft is None:
-        return _apply(shop, operation, {name: _encoded(value) for name, value in arguments.items()}, actor=actor)
-    encoded = {name: _encoded(value) for name, value in arguments.items()}
+        return _apply(shop, operation, encoded, actor=actor)
     with draft_applied(draft=draft):
         _apply(shop, operation, encoded, actor=None)
     return DraftChange.objects.create(draft=draft, operation=operation, arguments=encoded, summary=summary[:300])
