@@ -37,11 +37,27 @@ class CatalogSnapshot:
     items: dict[int, Item]
     newest: list[Item]  # available items, newest first
     vectors: np.ndarray  # L2-normalised text embeddings, one row per embedded item
+    vector_pks: list[int]  # the item of each row
     vector_rows: dict[int, int]
 
     def vector(self, pk: int) -> np.ndarray | None:
         row = self.vector_rows.get(pk)
         return None if row is None else self.vectors[row]
+
+    def nearest(self, vector: np.ndarray, *, k: int, leave_out: int | None = None) -> Ranked:
+        """The k embedded items closest to a unit `vector` by cosine similarity, best first."""
+        if not len(self.vector_rows) or vector.shape[0] != self.vectors.shape[1]:
+            return []
+        scores = self.vectors @ vector
+        row = self.vector_rows.get(leave_out) if leave_out is not None else None
+        if row is not None:
+            scores[row] = -np.inf
+        k = min(k, int(np.isfinite(scores).sum()))
+        if k <= 0:
+            return []
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.vector_pks[index], float(scores[index])) for index in top]
 
     def newest_items(self, *, k: int, category: str = "") -> Ranked:
         """Available items (in `category` and its subcategories), newest first, scored by recency rank."""
@@ -62,7 +78,7 @@ class CatalogSnapshot:
 _snapshots: OrderedDict[str, CatalogSnapshot] = OrderedDict()
 
 
-def _vectors_load(shop: Shop) -> tuple[np.ndarray, dict[int, int]]:
+def _vectors_load(shop: Shop) -> tuple[np.ndarray, list[int]]:
     # vector_send's binary form, not the ORM's text form: parsing 12,000 vectors of text takes seconds.
     table = ItemEmbedding._meta.db_table
     with connection.cursor() as cursor:
@@ -73,21 +89,22 @@ def _vectors_load(shop: Shop) -> tuple[np.ndarray, dict[int, int]]:
         )
         rows = cursor.fetchall()
     if not rows:
-        return np.zeros((0, 0), dtype=np.float32), {}
+        return np.zeros((0, 0), dtype=np.float32), []
     # Each value: a 2-byte dimension count, 2 unused bytes, then big-endian float4s.
     matrix = np.frombuffer(b"".join(bytes(blob)[4:] for _, blob in rows), dtype=">f4").astype(np.float32)
     matrix = matrix.reshape(len(rows), -1)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     matrix = np.divide(matrix, norms, out=matrix.copy(), where=norms > 0)
-    return matrix, {pk: row for row, (pk, _) in enumerate(rows)}
+    return matrix, [pk for pk, _ in rows]
 
 
 def _snapshot_load(shop: Shop, token: str) -> CatalogSnapshot:
     items = {item.pk: item for item in Item.objects.filter(shop=shop).only(*ITEM_FIELDS)}
     newest = sorted((item for item in items.values() if item.available), key=lambda item: (item.created_at, item.pk), reverse=True)
-    vectors, vector_rows = _vectors_load(shop)
+    vectors, vector_pks = _vectors_load(shop)
     return CatalogSnapshot(
-        token=token, loaded_at=time.monotonic(), items=items, newest=newest, vectors=vectors, vector_rows=vector_rows
+        token=token, loaded_at=time.monotonic(), items=items, newest=newest, vectors=vectors, vector_pks=vector_pks,
+        vector_rows={pk: row for row, pk in enumerate(vector_pks)},
     )
 
 

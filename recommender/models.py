@@ -1,6 +1,6 @@
 from django.db import models
 from django.db.models import Q
-from pgvector.django import HnswIndex, VectorField
+from pgvector.django import VectorField
 
 from catalog.models import Item, Shop, Shopper
 
@@ -64,20 +64,18 @@ class ModelVersion(models.Model):
 
 
 class ItemEmbedding(models.Model):
-    """An item's text embedding; recomputed only when the item's text or the encoder changes."""
+    """An item's text embedding; recomputed only when the item's text or the encoder changes.
+
+    Stored, not searched, in the database: nearest neighbours are found in each process's catalog
+    snapshot (`homepage.snapshot`), and the embedded pgvector build's distance functions need AVX-512,
+    which many CPUs lack (they stop the server with an illegal instruction). So there is no vector index.
+    """
 
     item = models.OneToOneField(Item, on_delete=models.CASCADE, primary_key=True, related_name="embedding")
     encoder = models.CharField(max_length=300)
     text_hash = models.CharField(max_length=40)
     vector = VectorField(dimensions=TEXT_DIMENSIONS)
     updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        indexes = [
-            HnswIndex(
-                name="item_embedding_hnsw", fields=["vector"], m=16, ef_construction=64, opclasses=["vector_cosine_ops"]
-            )
-        ]
 
 
 class ShopperProfile(models.Model):

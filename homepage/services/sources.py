@@ -9,11 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db.models import Q
-from pgvector.django import CosineDistance
 
 from catalog.models import EventType, Item
 from merchandising.models import Campaign, Rail, RailKind
-from recommender.models import Family, ItemEmbedding
+from recommender.models import Family
 
 from .. import selectors
 from .context import ENGAGED_TYPES, PageContext, Ranked, item_blocked
@@ -54,18 +53,11 @@ def _model_similar(context: PageContext, family: str, item_pk: int, k: int) -> R
 
 
 def _embedding_neighbours(context: PageContext, item_pk: int, k: int) -> Ranked:
-    """Nearest items by stored text embedding (the HNSW index), when the text model is not loaded."""
+    """Nearest items by stored text embedding (the catalog snapshot's vectors), when the text model is not loaded."""
     vector = context.vectors([item_pk]).get(item_pk)
     if vector is None:
         return []
-    rows = (
-        ItemEmbedding.objects.filter(item__shop=context.shop)
-        .exclude(item_id=item_pk)
-        .annotate(distance=CosineDistance("vector", vector.tolist()))
-        .order_by("distance")
-        .values_list("item_id", "distance")[:k]
-    )
-    return [(pk, 1.0 - float(distance)) for pk, distance in rows]
+    return context.snapshot.nearest(vector, k=k, leave_out=item_pk)
 
 
 def similar_families(context: PageContext, item_pk: int, k: int = SIMILAR_K) -> dict[str, Ranked]:

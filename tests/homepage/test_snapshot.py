@@ -58,3 +58,14 @@ def test_an_item_made_unavailable_behind_the_services_back_is_still_never_served
     Item.objects.filter(pk=top.pk).update(available=False)  # no catalog token bump
 
     assert top.external_id not in _page_item_ids(homepage_compose(shop=served, shopper=None))
+
+
+def test_an_item_s_nearest_neighbours_by_text_are_its_own_category_and_never_itself(served):
+    lipstick = Item.objects.get(shop=served, title="Red matte lipstick")
+    snapshot = catalog_snapshot(shop=served)
+    same_category = set(Item.objects.filter(shop=served, category_path=lipstick.category_path).values_list("pk", flat=True))
+
+    nearest = snapshot.nearest(snapshot.vector(lipstick.pk), k=len(same_category) - 1, leave_out=lipstick.pk)
+
+    assert {pk for pk, _ in nearest} == same_category - {lipstick.pk}
+    assert [score for _, score in nearest] == sorted((score for _, score in nearest), reverse=True)
