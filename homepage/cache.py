@@ -45,7 +45,12 @@ _rules_silenced: ContextVar[bool] = ContextVar("homepage_rules_silenced", defaul
 def homepage_rules_changed(*, shop: Shop) -> None:
     """Every cached page of the shop is stale: a rail, pin, adjustment, block or campaign changed."""
     if not _rules_silenced.get():
-        cache.set(_shop_token_key(shop), _new_token(), TOKEN_SECONDS)
+        _token_bump_through_commit(_shop_token_key(shop))
+
+
+def rules_changes_silenced() -> bool:
+    """Inside a draft's preview: the rules read now are not the published ones."""
+    return _rules_silenced.get()
 
 
 @contextmanager
@@ -66,25 +71,39 @@ def homepage_shoppers_changed(*, shop: Shop, shopper_pks: Iterable[int]) -> None
         cache.set_many(keys, TOKEN_SECONDS)
 
 
+def _token_read(key: str, found: str | None) -> str:
+    if found is None:
+        # A missing token must not match anything cached under an earlier, evicted one: start a new one.
+        cache.add(key, _new_token(), TOKEN_SECONDS)
+        found = cache.get(key) or "none"
+    return found
+
+
+def _token_bump_through_commit(key: str) -> None:
+    cache.set(key, _new_token(), TOKEN_SECONDS)
+    if transaction.get_connection().in_atomic_block:
+        # A process reading before the commit keeps the old rows under the new token: bump again after it.
+        transaction.on_commit(lambda: cache.set(key, _new_token(), TOKEN_SECONDS))
+
+
 def _tokens(shop: Shop, shopper_pk: int | None) -> tuple[str, str]:
     keys = [_shop_token_key(shop)] + ([_shopper_token_key(shop, shopper_pk)] if shopper_pk else [])
     found = cache.get_many(keys)
-    tokens = []
-    for key in keys:
-        token = found.get(key)
-        if token is None:
-            # A missing token must not match a page cached under an earlier, evicted one: start a new one.
-            cache.add(key, _new_token(), TOKEN_SECONDS)
-            token = cache.get(key) or "none"
-        tokens.append(token)
+    tokens = [_token_read(key, found.get(key)) for key in keys]
     return tokens[0], tokens[1] if shopper_pk else "anonymous"
 
 
+def rules_token(*, shop: Shop) -> str:
+    """The shop's rules version, as the per-process rule copies know it."""
+    key = _shop_token_key(shop)
+    return _token_read(key, cache.get(key))
+
+
 def page_cache_key(*, shop: Shop, shopper_pk: int | None, version_ids: Iterable[int], request_shape: str) -> str:
-    rules_token, shopper_token = _tokens(shop, shopper_pk)
+    rules, shopper_token = _tokens(shop, shopper_pk)
     versions = "-".join(map(str, sorted(version_ids)))
     shape = hashlib.sha1(request_shape.encode()).hexdigest()[:16]
-    return f"homepage:page:{_shop_identity(shop)}:{rules_token}:{versions}:{shopper_pk or 0}:{shopper_token}:{shape}"
+    return f"homepage:page:{_shop_identity(shop)}:{rules}:{versions}:{shopper_pk or 0}:{shopper_token}:{shape}"
 
 
 def page_get(key: str):
@@ -100,24 +119,12 @@ def _catalog_token_key(shop: Shop) -> str:
     return f"homepage:catalog:{_shop_identity(shop)}"
 
 
-def _catalog_token_bump(shop: Shop) -> None:
-    cache.set(_catalog_token_key(shop), _new_token(), TOKEN_SECONDS)
-
-
 def homepage_catalog_changed(*, shop: Shop) -> None:
     """Every process's snapshot of the shop's catalog is stale: items or their embeddings changed."""
-    _catalog_token_bump(shop)
-    if transaction.get_connection().in_atomic_block:
-        # A process reloading before the commit reads the old rows under the new token: bump again after it.
-        transaction.on_commit(lambda: _catalog_token_bump(shop))
+    _token_bump_through_commit(_catalog_token_key(shop))
 
 
 def catalog_token(*, shop: Shop) -> str:
     """The shop's catalog version as the snapshots know it; one cache read per page."""
     key = _catalog_token_key(shop)
-    token = cache.get(key)
-    if token is None:
-        # Evicted or never set: a new token, so no process keeps a snapshot loaded under an unknown state.
-        cache.add(key, _new_token(), TOKEN_SECONDS)
-        token = cache.get(key) or "none"
-    return token
+    return _token_read(key, cache.get(key))

@@ -8,7 +8,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from catalog.models import Event, EventType, Item, Shop, Shopper
-from merchandising.models import Adjustment, Block, Campaign, Pin, Rail, RailKind
+from merchandising.models import Rail, RailKind
 
 Ranked = list[tuple[int, float]]
 
@@ -155,34 +155,6 @@ def impression_counts_recent(*, shop: Shop, item_pks: list[int], now: datetime) 
 
 def items_all_available(*, shop: Shop, item_pks: list[int]) -> bool:
     return not item_pks or not Item.objects.filter(shop=shop, pk__in=item_pks, available=False).exists()
-
-
-def page_rails(*, shop: Shop) -> list[Rail]:
-    return list(Rail.objects.filter(shop=shop, enabled=True).select_related("campaign").order_by("position", "pk"))
-
-
-def live_campaign(*, shop: Shop, at: datetime, rail: Rail | None = None) -> Campaign | None:
-    """The campaign a banner rail shows: its own, or for a rail that names none, the latest live campaign
-    that has no enabled rail of its own (which shows it already: one banner, not two)."""
-    if rail is not None and rail.campaign_id:
-        return rail.campaign if rail.campaign.is_live(at) else None
-    live = Campaign.objects.filter(shop=shop, starts_at__lte=at, ends_at__gt=at).exclude(rails__enabled=True)
-    return live.order_by("-starts_at", "pk").first()
-
-
-def next_rule_change(*, shop: Shop, now: datetime) -> datetime | None:
-    """When the next pin, adjustment, block or campaign starts or ends: a cached page must not outlive it."""
-    ahead = Q(starts_at__gt=now) | Q(ends_at__gt=now)
-    rules = [
-        Pin.objects.filter(rail__shop=shop),
-        Adjustment.objects.filter(shop=shop),
-        Block.objects.filter(shop=shop),
-        Campaign.objects.filter(shop=shop),
-    ]
-    # One round trip for the four kinds of rule: every rule that still starts or ends, its times.
-    first, *others = [queryset.filter(ahead).order_by().values_list("starts_at", "ends_at") for queryset in rules]
-    moments = [moment for row in first.union(*others, all=True) for moment in row if moment is not None and moment > now]
-    return min(moments, default=None)
 
 
 def for_you_rail(*, shop: Shop) -> Rail | None:

@@ -250,7 +250,7 @@ def rail_preview(
     copy of the rail: nothing is saved."""
     trial = copy(rail)
     trial.diversity, trial.max_per_category, trial.max_per_brand = diversity, max_per_category, max_per_brand
-    context = page_context_build(shop=shop, shopper=shopper, rails=[trial], now=timezone.now(), exclude=set(), debug=True)
+    context = page_context_build(shop=shop, shopper=shopper, now=timezone.now(), exclude=set(), debug=True)
     composed = rail_compose(context, trial, size=trial.size, reserved=set())
     items = composed.items if composed else []
     return RailPreview(

@@ -14,6 +14,7 @@ from merchandising.models import Rail, RailKind
 from .. import selectors
 from ..cache import homepage_rules_changed
 from ..defaults import DEFAULT_BLEND, DEFAULT_RAILS
+from ..rulebook import rulebook
 from ..snapshot import catalog_snapshot_expire
 from .context import PageContext, page_context_build
 from .ranking import (
@@ -139,7 +140,7 @@ def rail_compose(context: PageContext, rail: Rail, *, size: int, reserved: set[i
     def caps_with_pins() -> Caps:
         caps = Caps(rail.max_per_category, rail.max_per_brand)
         for pin in pins:
-            caps.take(pin.item)
+            caps.take(context.items[pin.item_id])
         return caps
 
     open_slots = size - len(pins)
@@ -163,7 +164,7 @@ def rail_compose(context: PageContext, rail: Rail, *, size: int, reserved: set[i
         if candidate.item.pk not in chosen and caps.allows(candidate.item):
             caps.take(candidate.item)
             kept.append(candidate)
-    slotted = pins_place(exploration_place(context, rail, kept, explore), pins, size)
+    slotted = pins_place(context, exploration_place(context, rail, kept, explore), pins, size)
     context.placed.update(candidate.item.pk for candidate in slotted)
     items = [
         PageItem(
@@ -253,9 +254,13 @@ def _homepage_compose(
     debug: bool,
     now: datetime,
 ) -> Page:
-    rails = [rail for rail in (selectors.page_rails(shop=shop) or _ensured_enabled(shop)) if rail.enabled]
+    rules = rulebook(shop=shop)
+    if not rules.rails:
+        default_rails_ensure(shop=shop)
+        rules = rulebook(shop=shop)
+    rails = rules.rails
     selected = _selected_rails(rails, rail_keys, page)
-    context = page_context_build(shop=shop, shopper=shopper, rails=rails, now=now, exclude=set(exclude), debug=debug)
+    context = page_context_build(shop=shop, shopper=shopper, now=now, exclude=set(exclude), debug=debug, rules=rules)
     result = Page(shopper_known=shopper is not None, personalized=context.personalized, generated_at=now)
     if page == 1:
         reserved = _reserved_pins(context, selected)
@@ -267,13 +272,8 @@ def _homepage_compose(
         composed = _rail_page(context, rails, selected[0], size=size, page=page)
         if composed is not None:
             result.rails.append(composed)
-    result.valid_until = selectors.next_rule_change(shop=shop, now=now)
+    result.valid_until = rules.next_change(now)
     return result
-
-
-def _ensured_enabled(shop: Shop) -> list[Rail]:
-    default_rails_ensure(shop=shop)
-    return selectors.page_rails(shop=shop)
 
 
 def _reserved_pins(context: PageContext, rails: list[Rail]) -> set[int]:
@@ -319,7 +319,7 @@ def recommendations_compose(
         rail = Rail(shop=shop, **spec)
 
     def compose() -> Page:
-        context = page_context_build(shop=shop, shopper=shopper, rails=[rail], now=now, exclude=set(exclude), debug=debug)
+        context = page_context_build(shop=shop, shopper=shopper, now=now, exclude=set(exclude), debug=debug)
         result = Page(shopper_known=shopper is not None, personalized=context.personalized, generated_at=now)
         composed = rail_compose(context, rail, size=k, reserved=set())
         if composed is not None:

@@ -13,11 +13,12 @@ import numpy as np
 from django.db.models import Q, Value
 
 from catalog.models import Event, EventType, Item, Shop, Shopper
-from merchandising.models import Adjustment, Block, Pin, Rail
+from merchandising.models import Adjustment, Block, Pin
 from recommender.models import Family, ItemEmbedding, ModelVersion, ShopperProfile
 from recommender.selectors import active_versions
 
 from .. import selectors
+from ..rulebook import Rulebook, rulebook
 from ..snapshot import CatalogSnapshot, catalog_snapshot
 
 logger = logging.getLogger(__name__)
@@ -29,14 +30,6 @@ ENGAGED_TYPES = (EventType.VIEW, EventType.CLICK, EventType.ADD_TO_CART, EventTy
 RECENCY_DECAY = 0.9
 
 Ranked = list[tuple[int, float]]
-
-
-def _live(rules, at: datetime) -> list:
-    return [rule for rule in rules if rule.is_live(at)]
-
-
-def _window(queryset, at: datetime):
-    return queryset.filter(starts_at__lte=at).filter(Q(ends_at__isnull=True) | Q(ends_at__gt=at))
 
 
 @dataclass
@@ -53,6 +46,7 @@ class PageContext:
     blocks: list[Block] = field(default_factory=list)
     adjustments: list[Adjustment] = field(default_factory=list)
     pins: dict[int, list[Pin]] = field(default_factory=dict)  # by rail pk
+    rules: Rulebook | None = None
     versions: dict[str, ModelVersion] = field(default_factory=dict)  # serving version by family
     snapshot: CatalogSnapshot | None = None
     items: dict[int, Item] = field(default_factory=dict)
@@ -166,8 +160,9 @@ def _unit(vector: np.ndarray) -> np.ndarray:
 
 
 def page_context_build(
-    *, shop: Shop, shopper: Shopper | None, rails: list[Rail], now: datetime, exclude: set[int], debug: bool = False
+    *, shop: Shop, shopper: Shopper | None, now: datetime, exclude: set[int], debug: bool = False, rules: Rulebook | None = None
 ) -> PageContext:
+    """What every rail of one page reads; `rules` when the caller has them already."""
     context = PageContext(shop=shop, shopper=shopper, now=now, debug=debug, exclude=set(exclude))
     context.versions = {version.family: version for version in active_versions(shop=shop)}
     context.snapshot = catalog_snapshot(shop=shop)
@@ -175,17 +170,14 @@ def page_context_build(
     context.items = dict(context.snapshot.items)
     if context.personalized:
         _shopper_events_read(context)
-    context.blocks = _live(_window(Block.objects.filter(shop=shop).select_related("campaign"), now), now)
-    context.adjustments = _live(
-        _window(Adjustment.objects.filter(shop=shop).select_related("campaign"), now), now
-    )
-    pins = _live(
-        _window(Pin.objects.filter(rail__in=[rail.pk for rail in rails if rail.pk]).select_related("campaign", "item"), now),
-        now,
-    )
-    for pin in sorted(pins, key=lambda pin: (pin.slot, pin.created_at)):
-        context.pins.setdefault(pin.rail_id, []).append(pin)
-        context.items[pin.item_id] = pin.item  # read with the pin, so as fresh as the database
+    context.rules = rules or rulebook(shop=shop)
+    context.blocks = context.rules.live_blocks(now)
+    context.adjustments = context.rules.live_adjustments(now)
+    context.pins = context.rules.live_pins(now)
+    for pins in context.pins.values():
+        for pin in pins:
+            # The snapshot's copy is as current as the catalog writes; the pin's own, for an item it lacks.
+            context.items.setdefault(pin.item_id, pin.item)
     return context
 
 

@@ -223,7 +223,7 @@ def pins_usable(context: PageContext, rail: Rail) -> list[Pin]:
     """The rail's live pins whose item may be shown; an unavailable or blocked one leaves its slot to the ranking."""
     usable, slots, items = [], set(), set()
     for pin in context.pins.get(rail.pk, []):
-        item = pin.item
+        item = context.items[pin.item_id]
         if (
             not item.available
             or item_blocked(context, item)
@@ -240,7 +240,7 @@ def pins_usable(context: PageContext, rail: Rail) -> list[Pin]:
     return usable
 
 
-def pins_place(ranked: list[Slotted], pins: list[Pin], size: int) -> list[Slotted]:
+def pins_place(context: PageContext, ranked: list[Slotted], pins: list[Pin], size: int) -> list[Slotted]:
     """Each pinned item at its slot (1-based); the ranking fills the rest. A slot past the end is the end."""
     pinned_pks = {pin.item_id for pin in pins}
     rest = [candidate for candidate in ranked if candidate.item.pk not in pinned_pks]
@@ -250,7 +250,7 @@ def pins_place(ranked: list[Slotted], pins: list[Pin], size: int) -> list[Slotte
     for slot in range(1, size + 1):
         pin = pins_by_slot.get(slot)
         if pin is not None:
-            placed.append(Slotted(item=pin.item, pinned=True, relevance=1.0, rules=[f"pinned at slot {slot}"]))
+            placed.append(Slotted(item=context.items[pin.item_id], pinned=True, relevance=1.0, rules=[f"pinned at slot {slot}"]))
             continue
         candidate = next(rest_iter, None)
         if candidate is None:
@@ -258,5 +258,7 @@ def pins_place(ranked: list[Slotted], pins: list[Pin], size: int) -> list[Slotte
         placed.append(candidate)
     for pin in pins:
         if pin.slot > len(placed) and pin.item_id not in {candidate.item.pk for candidate in placed}:
-            placed.append(Slotted(item=pin.item, pinned=True, relevance=1.0, rules=[f"pinned at slot {pin.slot} (rail shorter)"]))
+            placed.append(
+                Slotted(item=context.items[pin.item_id], pinned=True, relevance=1.0, rules=[f"pinned at slot {pin.slot} (rail shorter)"])
+            )
     return placed[:size]

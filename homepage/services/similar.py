@@ -25,7 +25,7 @@ def similar_items(*, shop: Shop, item: Item, k: int = 10) -> list[SimilarItem]:
     """Up to k available, unblocked items like `item`, best first, by blended ranks of text similarity,
     co-engagement (shoppers who engaged with it engaged with these) and MF neighbours."""
     now = timezone.now()
-    context = page_context_build(shop=shop, shopper=None, rails=[], now=now, exclude={item.pk})
+    context = page_context_build(shop=shop, shopper=None, now=now, exclude={item.pk})
     families = similar_families(context, item.pk)
     together = selectors.co_occurring_items(shop=shop, item_pks=[item.pk], types=selectors.INTEREST_TYPES, now=now)
     if together:

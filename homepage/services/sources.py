@@ -207,7 +207,7 @@ def _campaign_items(context: PageContext, campaign: Campaign) -> Ranked:
 
 
 def campaign_source(context: PageContext, rail: Rail) -> RailSource | None:
-    campaign = selectors.live_campaign(shop=context.shop, at=context.now, rail=rail)
+    campaign = context.rules.live_campaign(context.now, rail)
     if campaign is None:
         return None
     members = _campaign_items(context, campaign)

@@ -436,7 +436,6 @@ def _mean_pool(hidden, mask):
 
 def _embed_for_training(encoder, texts: list[str], max_length: int):
     """Mean-pooled, L2-normalised embeddings with gradients, pooled as TextEncoder.encode pools."""
-    import torch
 
     tokens = encoder.tokenizer(
         texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt"
@@ -481,7 +480,6 @@ class LowerLayerCache:
             items: item indices.
             progress: called after each batch with (items done, total missing).
         """
-        import torch
 
         missing = [int(item) for item in dict.fromkeys(np.asarray(items).tolist()) if item not in self.states]
         missing.sort(key=lambda item: len(self.texts[item]))  # similar lengths pad little
