@@ -122,11 +122,13 @@ def co_occurring_items(
     return [(row["item_id"], float(row["shoppers"])) for row in rows]
 
 
-def impression_counts(*, shop: Shop, item_pks: list[int], now: datetime) -> dict[int, int]:
+def impression_counts(*, shop: Shop, item_pks: list[int] | None, now: datetime) -> dict[int, int]:
+    """Impressions per item in the 30 days before `now`: of these items, or of every item shown (None)."""
+    events = Event.objects.filter(shop=shop, type=EventType.IMPRESSION, occurred_at__gte=now - timedelta(days=RARELY_SHOWN_DAYS))
+    if item_pks is not None:
+        events = events.filter(item_id__in=item_pks)
     rows = (
-        Event.objects.filter(
-            shop=shop, type=EventType.IMPRESSION, item_id__in=item_pks, occurred_at__gte=now - timedelta(days=RARELY_SHOWN_DAYS)
-        )
+        events.exclude(item_id=None)
         .values("item_id")
         .annotate(shown=Count("pk"))
     )
@@ -139,18 +141,15 @@ _impressions: dict[int, tuple[datetime, dict[int, int]]] = {}  # by shop pk: (co
 
 
 def impression_counts_recent(*, shop: Shop, item_pks: list[int], now: datetime) -> dict[int, int]:
-    """impression_counts, kept per process for a minute: only items not counted lately cost a query."""
-    counted_at, shown = _impressions.get(shop.pk, (now, {}))
-    if abs((now - counted_at).total_seconds()) > IMPRESSION_COUNTS_SECONDS:
-        if abs((timezone.now() - now).total_seconds()) > IMPRESSION_COUNTS_SECONDS:
-            return impression_counts(shop=shop, item_pks=item_pks, now=now)  # a preview of another moment
-        counted_at, shown = now, {}
-    missing = [pk for pk in item_pks if pk not in shown]
-    if missing:
-        found = impression_counts(shop=shop, item_pks=missing, now=now)
-        shown.update({pk: found.get(pk, 0) for pk in missing})
-    _impressions[shop.pk] = (counted_at, shown)
-    return {pk: shown[pk] for pk in item_pks}
+    """impression_counts of every item, counted once a minute per process in one query; a preview of another
+    moment counts its own."""
+    if abs((timezone.now() - now).total_seconds()) > IMPRESSION_COUNTS_SECONDS:
+        return impression_counts(shop=shop, item_pks=item_pks, now=now)
+    counted_at, shown = _impressions.get(shop.pk, (None, {}))
+    if counted_at is None or abs((now - counted_at).total_seconds()) > IMPRESSION_COUNTS_SECONDS:
+        counted_at, shown = now, impression_counts(shop=shop, item_pks=None, now=now)
+        _impressions[shop.pk] = (counted_at, shown)
+    return {pk: shown.get(pk, 0) for pk in item_pks}
 
 
 def items_all_available(*, shop: Shop, item_pks: list[int]) -> bool:

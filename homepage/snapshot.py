@@ -7,7 +7,7 @@ upsert or an embedding refresh), so `available` stays as current as the catalog 
 
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import connection
@@ -39,6 +39,7 @@ class CatalogSnapshot:
     vectors: np.ndarray  # L2-normalised text embeddings, one row per embedded item
     vector_pks: list[int]  # the item of each row
     vector_rows: dict[int, int]
+    by_category: dict[str, list[int]] = field(default_factory=dict)
 
     def vector(self, pk: int) -> np.ndarray | None:
         row = self.vector_rows.get(pk)
@@ -65,14 +66,13 @@ class CatalogSnapshot:
         return [(pk, float(len(pks) - rank)) for rank, pk in enumerate(pks)]
 
     def category_items(self, *, category: str, k: int) -> list[int]:
-        prefix = f"{category} > "
-        pks = []
-        for item in self.newest:
-            if item.category_path == category or item.category_path.startswith(prefix):
-                pks.append(item.pk)
-                if len(pks) == k:
-                    break
-        return pks
+        """Available items of `category` and its subcategories, newest first; each category listed once per snapshot."""
+        if category not in self.by_category:
+            prefix = f"{category} > "
+            self.by_category[category] = [
+                item.pk for item in self.newest if item.category_path == category or item.category_path.startswith(prefix)
+            ]
+        return self.by_category[category][:k]
 
 
 _snapshots: OrderedDict[str, CatalogSnapshot] = OrderedDict()

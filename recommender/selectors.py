@@ -70,7 +70,9 @@ def shopper_recent_events(*, shopper: Shopper, limit: int = 50) -> list[tuple[in
 
 
 def active_versions(*, shop: Shop) -> list[ModelVersion]:
-    return list(ModelVersion.objects.filter(shop=shop, is_active=True, status=ModelVersion.Status.SUCCEEDED))
+    """The serving versions, read on every page: their training records (metrics, curves) load only when asked for."""
+    serving = ModelVersion.objects.filter(shop=shop, is_active=True, status=ModelVersion.Status.SUCCEEDED)
+    return list(serving.defer("metrics", "history", "hyperparameters", "data_window", "counts", "error"))
 
 
 def active_version(*, shop: Shop, family: str) -> ModelVersion | None:

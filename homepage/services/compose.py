@@ -19,10 +19,12 @@ from ..snapshot import catalog_snapshot_expire
 from .context import PageContext, page_context_build
 from .ranking import (
     NEW_ITEM_DAYS,
+    Blend,
     Caps,
     Slotted,
     adjustments_apply,
     candidates_filter,
+    diversity_pool_size,
     diversity_rerank,
     exploration_count,
     exploration_pick,
@@ -112,10 +114,9 @@ def _explanation(candidate: Slotted) -> dict:
     }
 
 
-def _exploration_candidates(context: PageContext, rail: Rail, source: RailSource, scored: list[Slotted]) -> list[int]:
-    # Within the rail's own candidates, the text model's favourites first: new items have text before they have clicks.
-    ordered = sorted(scored, key=lambda candidate: (-candidate.families.get("text", 0.0), -candidate.relevance))
-    pks = [candidate.item.pk for candidate in ordered]
+def _exploration_candidates(context: PageContext, rail: Rail, blend: Blend) -> list[int]:
+    # Within the rail's own candidates, the text model's favourites first.
+    pks = blend.by_text()
     if rail.kind in OPEN_EXPLORATION_KINDS:
         text = context.candidates().get("text", []) if context.personalized else []
         pks += [pk for pk, _ in text] + [pk for pk, _ in context.newest_items(k=50)]
@@ -134,8 +135,7 @@ def rail_compose(context: PageContext, rail: Rail, *, size: int, reserved: set[i
     pool = [pk for ranked in source.families.values() for pk, _ in ranked]
     # Pinned items are placed by their pins, not ranked; items pinned to other rails wait for those rails.
     pks = candidates_filter(context, pool, leave_out_own=leave_out_own, reserved=reserved | pinned)
-    scored = scores_blend(context, source.families, rail.blend_weights or DEFAULT_BLEND[rail.kind], pks)
-    scored = adjustments_apply(context, scored)
+    blend = adjustments_apply(context, scores_blend(source.families, rail.blend_weights or DEFAULT_BLEND[rail.kind], pks))
 
     def caps_with_pins() -> Caps:
         caps = Caps(rail.max_per_category, rail.max_per_brand)
@@ -144,14 +144,15 @@ def rail_compose(context: PageContext, rail: Rail, *, size: int, reserved: set[i
         return caps
 
     open_slots = size - len(pins)
-    ranked = diversity_rerank(context, scored, count=open_slots, diversity=rail.diversity, caps=caps_with_pins())
+    pool = blend.slotted(context, diversity_pool_size(open_slots))
+    ranked = diversity_rerank(context, pool, count=open_slots, diversity=rail.diversity, caps=caps_with_pins())
     explore_count = 0 if rail.kind in NO_EXPLORATION_KINDS else min(exploration_count(rail, size), open_slots)
     kept = ranked[: open_slots - explore_count]
     caps = caps_with_pins()
     for candidate in kept:
         caps.take(candidate.item)
     explore_pool = candidates_filter(
-        context, _exploration_candidates(context, rail, source, scored),
+        context, _exploration_candidates(context, rail, blend),
         leave_out_own=leave_out_own, reserved=reserved | pinned,
     )
     explore = exploration_pick(

@@ -49,10 +49,15 @@ def candidates_filter(context: PageContext, pks: list[int], *, leave_out_own: bo
     return kept
 
 
-def _normalised(ranked: Ranked, allowed: set[int]) -> dict[int, float]:
-    # Rank-based: families score on unrelated scales (cosine, decayed counts, logits), their ranks compare.
-    kept = [pk for pk, _ in sorted(ranked, key=lambda pair: -pair[1]) if pk in allowed]
-    return {pk: (len(kept) - rank) / len(kept) for rank, pk in enumerate(kept)}
+def _ranked_rows(ranked: Ranked, index: dict[int, int]) -> list[int]:
+    """Rows (positions in the candidate list) of a family's candidates that were kept, best first, once each."""
+    rows, seen = [], set()
+    for pk, _ in sorted(ranked, key=lambda pair: -pair[1]):
+        row = index.get(pk)
+        if row is not None and row not in seen:
+            seen.add(row)
+            rows.append(row)
+    return rows
 
 
 def blend_weights(families: dict[str, Ranked], weights: dict[str, float]) -> dict[str, float]:
@@ -65,35 +70,76 @@ def blend_weights(families: dict[str, Ranked], weights: dict[str, float]) -> dic
     return {family: weight / total for family, weight in chosen.items()}
 
 
-def scores_blend(context: PageContext, families: dict[str, Ranked], weights: dict[str, float], pks: list[int]) -> list[Slotted]:
-    allowed = set(pks)
-    weights = blend_weights(families, weights)
-    normalised = {family: _normalised(families[family], allowed) for family in weights}
-    keyed = []
-    for pk in pks:
-        per_family = {family: scores[pk] for family, scores in normalised.items() if pk in scores}
-        relevance = sum(weights[family] * score for family, score in per_family.items())
-        if relevance > 0:
-            keyed.append((-relevance, pk, per_family))
-    keyed.sort(key=lambda key: key[:2])  # by the pk already at hand: Item.pk is slow across hundreds of candidates
-    return [Slotted(item=context.items[pk], families=per_family, relevance=-negative) for negative, pk, per_family in keyed]
+@dataclass
+class Blend:
+    """A rail's candidates with their blended relevance, best first, kept as arrays: a rail shows a dozen
+    of its hundreds of candidates, so only those chosen become `Slotted`."""
+
+    pks: np.ndarray
+    relevance: np.ndarray
+    families: dict[str, np.ndarray]  # each family's rank score per candidate; NaN where it did not propose it
+    rules: dict[int, list[str]] = field(default_factory=dict)  # boosts and buries applied, by candidate pk
+
+    def reordered(self, order: np.ndarray) -> "Blend":
+        families = {family: scores[order] for family, scores in self.families.items()}
+        return Blend(pks=self.pks[order], relevance=self.relevance[order], families=families, rules=self.rules)
+
+    def slotted(self, context: PageContext, count: int) -> list[Slotted]:
+        """The best `count` candidates, on their way to slots."""
+        chosen = []
+        for row, pk in enumerate(self.pks[:count].tolist()):
+            scores = {family: float(values[row]) for family, values in self.families.items() if not np.isnan(values[row])}
+            chosen.append(
+                Slotted(item=context.items[pk], families=scores, relevance=float(self.relevance[row]), rules=list(self.rules.get(pk, [])))
+            )
+        return chosen
+
+    def by_text(self) -> list[int]:
+        """Candidate pks by the text model's score, then by relevance: new items have text before they have clicks."""
+        text = np.nan_to_num(self.families.get("text", np.zeros(len(self.pks))), nan=0.0)
+        return self.pks[np.lexsort((np.arange(len(self.pks)), -self.relevance, -text))].tolist()
 
 
-def adjustments_apply(context: PageContext, candidates: list[Slotted]) -> list[Slotted]:
+def scores_blend(families: dict[str, Ranked], weights: dict[str, float], pks: list[int]) -> Blend:
+    """Rank-based blending: families score on unrelated scales (cosine, decayed counts, logits), their ranks compare."""
+    index = {pk: row for row, pk in enumerate(pks)}
+    relevance = np.zeros(len(pks))
+    columns = {}
+    for family, weight in blend_weights(families, weights).items():
+        rows = _ranked_rows(families[family], index)
+        column = np.full(len(pks), np.nan)
+        column[rows] = (len(rows) - np.arange(len(rows))) / max(len(rows), 1)
+        columns[family] = column
+        relevance += weight * np.nan_to_num(column, nan=0.0)
+    blend = Blend(pks=np.asarray(pks, dtype=np.int64), relevance=relevance, families=columns)
+    return _sorted(blend.reordered(np.flatnonzero(relevance > 0)))  # no weighted family proposed the others
+
+
+def _sorted(blend: Blend) -> Blend:
+    """Best first, ties by pk."""
+    return blend.reordered(np.lexsort((blend.pks, -blend.relevance)))
+
+
+def adjustments_apply(context: PageContext, blend: Blend) -> Blend:
     """Multiply relevance by every live boost and bury that matches.
 
     Applied before the diversity re-rank rather than after it: the re-rank picks a few items out of
     many, so a boost applied afterwards could not bring in an item the re-rank left out.
     """
     if not context.adjustments:
-        return candidates  # already in this order, from the blend
-    for candidate in candidates:
+        return blend  # already in this order, from the blend
+    relevance = blend.relevance.copy()
+    rules: dict[int, list[str]] = {}
+    for row, pk in enumerate(blend.pks.tolist()):
         for adjustment in context.adjustments:
-            if adjustment.matches(candidate.item):
-                candidate.relevance *= adjustment.multiplier
-                candidate.rules.append(str(adjustment))
-    candidates.sort(key=lambda candidate: (-candidate.relevance, candidate.item.pk))
-    return candidates
+            if adjustment.matches(context.items[pk]):
+                relevance[row] *= adjustment.multiplier
+                rules.setdefault(pk, []).append(str(adjustment))
+    return _sorted(Blend(pks=blend.pks, relevance=relevance, families=blend.families, rules=rules))
+
+
+def diversity_pool_size(count: int) -> int:
+    return max(count * DIVERSITY_POOL_PER_SLOT, DIVERSITY_POOL_MIN)
 
 
 def _similarity_matrix(context: PageContext, items: list[Item]) -> np.ndarray:
@@ -142,7 +188,7 @@ class Caps:
 def diversity_rerank(context: PageContext, candidates: list[Slotted], *, count: int, diversity: float, caps: Caps) -> list[Slotted]:
     """Maximal marginal relevance over text embeddings: each next item maximises
     (1 - λ)·relevance − λ·(its highest similarity to the items already chosen), within the caps."""
-    pool = candidates[: max(count * DIVERSITY_POOL_PER_SLOT, DIVERSITY_POOL_MIN)]
+    pool = candidates[: diversity_pool_size(count)]
     if count <= 0 or not pool:
         return []
     relevance = np.asarray([candidate.relevance for candidate in pool], dtype=np.float64)
