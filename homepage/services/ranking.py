@@ -40,12 +40,10 @@ def candidates_filter(context: PageContext, pks: list[int], *, leave_out_own: bo
     context.items_load(pks)
     own = context.own_items if leave_out_own else set()
     dropped = context.exclude | context.placed | context.disliked | context.bought_recently | own | reserved
-    kept = []
-    for pk in dict.fromkeys(pks):
-        item = context.items.get(pk)
-        if item is None or not item.available or pk in dropped or item_blocked(context, item):
-            continue
-        kept.append(pk)
+    items = context.items
+    kept = [pk for pk in dict.fromkeys(pks) if pk not in dropped and (item := items.get(pk)) is not None and item.available]
+    if context.blocks:
+        kept = [pk for pk in kept if not item_blocked(context, items[pk])]
     return kept
 
 
@@ -195,12 +193,9 @@ def diversity_rerank(context: PageContext, candidates: list[Slotted], *, count: 
     relevance = relevance / relevance.max() if relevance.max() > 0 else relevance
     similarity = _similarity_matrix(context, [candidate.item for candidate in pool]) if diversity > 0 else None
     nearest = np.zeros(len(pool), dtype=np.float64)
-    open_ = np.ones(len(pool), dtype=bool)
+    open_ = np.asarray([caps.allows(candidate.item) for candidate in pool], dtype=bool)
     chosen = []
     while len(chosen) < count:
-        for index in np.flatnonzero(open_):
-            if not caps.allows(pool[index].item):
-                open_[index] = False
         if not open_.any():
             break
         marginal = (1.0 - diversity) * relevance - diversity * nearest
@@ -211,9 +206,18 @@ def diversity_rerank(context: PageContext, candidates: list[Slotted], *, count: 
         chosen.append(candidate)
         caps.take(candidate.item)
         open_[pick] = False
+        _caps_close(pool, open_, caps, candidate.item)
         if similarity is not None:
             nearest = np.maximum(nearest, similarity[:, pick])
     return chosen
+
+
+def _caps_close(pool: list[Slotted], open_: np.ndarray, caps: Caps, taken: Item) -> None:
+    # Taking an item can only fill its own category's or brand's cap: only items sharing one are checked again.
+    for index in np.flatnonzero(open_):
+        item = pool[index].item
+        if (item.category_path == taken.category_path or (item.brand and item.brand == taken.brand)) and not caps.allows(item):
+            open_[index] = False
 
 
 def exploration_count(rail: Rail, size: int) -> int:
