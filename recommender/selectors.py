@@ -59,14 +59,22 @@ def shop_arrays_load(*, shop: Shop) -> ShopArrays:
     )
 
 
-def shopper_recent_events(*, shopper: Shopper, limit: int = 50) -> list[tuple[int, str]]:
-    """(item pk, event type) of the shopper's latest events with an item, oldest first."""
-    rows = (
+@dataclass(frozen=True)
+class RecentEvents:
+    """A shopper's latest events with an item, as (item pk, event type) oldest first, and the highest
+    event id among them: it changes whenever an event joins them."""
+
+    events: list[tuple[int, str]]
+    last_event_pk: int | None
+
+
+def shopper_recent_events(*, shopper: Shopper, limit: int = 50) -> RecentEvents:
+    rows = list(
         Event.objects.filter(shopper=shopper, item__isnull=False)
         .order_by("-occurred_at", "-pk")
-        .values_list("item_id", "type")[:limit]
+        .values_list("item_id", "type", "pk")[:limit]
     )
-    return list(reversed(rows))
+    return RecentEvents(events=[(pk, kind) for pk, kind, _ in reversed(rows)], last_event_pk=max((row[2] for row in rows), default=None))
 
 
 def active_versions(*, shop: Shop) -> list[ModelVersion]:

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
+from django.conf import settings
 from django.db.models import Q, Value
 
 from catalog.models import Event, EventType, Item, Shop, Shopper
 from merchandising.models import Adjustment, Block, Pin
 from recommender.models import Family, ItemEmbedding, ModelVersion, ShopperProfile
-from recommender.selectors import active_versions
+from recommender.selectors import RecentEvents, active_versions
 
 from .. import selectors
 from ..rulebook import Rulebook, rulebook
@@ -24,7 +25,8 @@ from ..snapshot import CatalogSnapshot, catalog_snapshot
 logger = logging.getLogger(__name__)
 
 CANDIDATES_K = 200
-HISTORY_LIMIT = 50
+# The page reads as many of the shopper's latest events as the sequential model does, and hands them to it.
+HISTORY_LIMIT = settings.VITRINE_SEQUENCE_LENGTH
 BOUGHT_RECENTLY_DAYS = 30
 ENGAGED_TYPES = (EventType.VIEW, EventType.CLICK, EventType.ADD_TO_CART, EventType.PURCHASE, EventType.RATING)
 RECENCY_DECAY = 0.9
@@ -41,6 +43,7 @@ class PageContext:
     exclude: set[int] = field(default_factory=set)
     placed: set[int] = field(default_factory=set)
     history: list[tuple[int, str]] = field(default_factory=list)  # (item pk, event type), newest first
+    last_event_pk: int | None = None  # the highest event id in the history
     disliked: set[int] = field(default_factory=set)
     bought_recently: set[int] = field(default_factory=set)
     blocks: list[Block] = field(default_factory=list)
@@ -114,7 +117,8 @@ class PageContext:
             versions = list(self.versions.values())
             if not self.personalized:
                 return dict(_cold_candidates(self.shop, versions))
-            return dict(candidates_for(shopper=self.shopper, shop=self.shop, k=CANDIDATES_K, versions=versions))
+            recent = RecentEvents(events=self.history[::-1], last_event_pk=self.last_event_pk)
+            return dict(candidates_for(shopper=self.shopper, shop=self.shop, k=CANDIDATES_K, versions=versions, recent=recent))
         except Exception:
             # A broken artifact must not take the homepage down: the page falls back to event counts.
             logger.exception("Shop %s: model candidates failed; serving the fallback page", self.shop.slug)
@@ -196,6 +200,7 @@ def _shopper_events_read(context: PageContext) -> None:
             (context.disliked if kind == EventType.DISLIKE else context.bought_recently).add(pk)
     history.sort(reverse=True)  # newest first, as the latest events were read
     context.history = [(pk, kind) for _, _, pk, kind in history]
+    context.last_event_pk = max((event_pk for _, event_pk, _, _ in history), default=None)
 
 
 def item_blocked(context: PageContext, item: Item) -> Block | None:

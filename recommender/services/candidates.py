@@ -7,10 +7,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from catalog.models import Event, Shop, Shopper
+from catalog.models import Shop, Shopper
 
 from ..models import Family, ModelVersion
-from ..selectors import active_versions, shopper_recent_events
+from ..selectors import RecentEvents, active_versions, shopper_recent_events
 from .profiles import shopper_profile_refresh
 from .registry import model_load
 
@@ -19,9 +19,8 @@ CACHE_SECONDS = 6 * 3600
 Candidates = dict[str, list[tuple[int, float]]]
 
 
-def _cache_key(shopper: Shopper, version_ids: list[int]) -> str:
+def _cache_key(shopper: Shopper, version_ids: list[int], last_event: int | None) -> str:
     # The latest event and the serving versions are in the key: a click or a promote misses the cache.
-    last_event = Event.objects.filter(shopper=shopper).order_by("-pk").values_list("pk", flat=True).first()
     return f"candidates:{shopper.shop_id}:{shopper.pk}:{last_event}:{'-'.join(map(str, sorted(version_ids)))}"
 
 
@@ -35,11 +34,11 @@ def _top(scores: np.ndarray, k: int, exclude: np.ndarray) -> np.ndarray:
     return top[np.argsort(-scores[top])]
 
 
-def _score(versions: list[ModelVersion], shopper: Shopper | None, k: int) -> Candidates:
+def _score(versions: list[ModelVersion], shopper: Shopper | None, k: int, events: list[tuple[int, str]]) -> Candidates:
     from recommender.ml.trainer import EVENT_TYPE_CODES, score_history
 
     personal = shopper is not None and not shopper.personalization_opt_out
-    events = shopper_recent_events(shopper=shopper, limit=settings.VITRINE_SEQUENCE_LENGTH) if personal else []
+    events = events if personal else []
     _single_thread()
     candidates: Candidates = {}
     for version in versions:
@@ -60,23 +59,31 @@ def _score(versions: list[ModelVersion], shopper: Shopper | None, k: int) -> Can
 
 
 def candidates_for(
-    *, shopper: Shopper | None, k: int = 100, shop: Shop | None = None, versions: list[ModelVersion] | None = None
+    *,
+    shopper: Shopper | None,
+    k: int = 100,
+    shop: Shop | None = None,
+    versions: list[ModelVersion] | None = None,
+    recent: RecentEvents | None = None,
 ) -> Candidates:
     """Per serving family, the top-k (item pk, score) for this shopper, items they already have left out.
 
     An unknown shopper (None) or one who opted out gets popularity alone. Precomputed candidates
     are used while the shopper has no newer event and the serving versions are the same.
-    `versions` are the shop's serving versions when the caller has read them already.
+    `versions` are the shop's serving versions and `recent` the shopper's latest events, when the
+    caller has read them already.
     """
     if versions is None:
         versions = active_versions(shop=shop or shopper.shop)
     if shopper is None:
-        return _score(versions, None, k)
-    key = _cache_key(shopper, [version.pk for version in versions])
+        return _score(versions, None, k, [])
+    if recent is None:
+        recent = shopper_recent_events(shopper=shopper, limit=settings.VITRINE_SEQUENCE_LENGTH)
+    key = _cache_key(shopper, [version.pk for version in versions], recent.last_event_pk)
     cached = cache.get(key)
     if cached is not None and cached["k"] >= k:
         return {family: ranked[:k] for family, ranked in cached["candidates"].items()}
-    candidates = _score(versions, shopper, k)
+    candidates = _score(versions, shopper, k, recent.events[-settings.VITRINE_SEQUENCE_LENGTH :])
     cache.set(key, {"k": k, "candidates": candidates}, CACHE_SECONDS)
     return candidates
 
