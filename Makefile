@@ -37,7 +37,12 @@ beat: install
 test: install browser
 	$(BIN)/pytest
 
-bench: install
+# The benchmarks' own tools (locust), kept out of the product's requirements.txt.
+$(VENV)/.bench-installed: bench/requirements.txt $(INSTALLED)
+	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
+	touch $@
+
+bench: install $(VENV)/.bench-installed
 	$(BIN)/python -m bench
 
 stop: install

@@ -134,16 +134,21 @@ def markdown_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _tree_cpu_seconds(pid: int) -> float:
-    """CPU time of a process, its live descendants and the children it has already reaped."""
-    try:
-        root = psutil.Process(pid)
-        times = root.cpu_times()
-        total = times.user + times.system + times.children_user + times.children_system
-        descendants = root.children(recursive=True)
-    except psutil.NoSuchProcess:
-        return 0.0
-    for process in descendants:
+def _trees_cpu_seconds(pids: list[int]) -> float:
+    """CPU time of these processes, their live descendants and the children they have already reaped,
+    each process once (a server started by the bench is in both its tree and the bench's)."""
+    processes: dict[int, psutil.Process] = {}
+    reaped = 0.0
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            times = root.cpu_times()
+            reaped += times.children_user + times.children_system
+            processes.update({process.pid: process for process in [root, *root.children(recursive=True)]})
+        except psutil.NoSuchProcess:
+            continue
+    total = reaped
+    for process in processes.values():
         try:
             times = process.cpu_times()
             total += times.user + times.system
@@ -168,7 +173,7 @@ class OtherLoad:
         self.percent = 0.0
 
     def _ours(self) -> float:
-        return sum(_tree_cpu_seconds(pid) for pid in self.pids)
+        return _trees_cpu_seconds(self.pids)
 
     def __enter__(self) -> "OtherLoad":
         self._started = time.perf_counter()

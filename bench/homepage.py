@@ -1,10 +1,14 @@
-"""Uncached homepage latency on the trained demo shop: GET /api/v1/homepage/{shopper} at a fixed arrival rate.
+"""Uncached homepage latency on the trained demo shop: GET /api/v1/homepage/{shopper} at a fixed rate, under locust.
 
-An open loop sends requests at their scheduled times (100 a second by default) whatever the server's
-pace, and times each from its scheduled moment, so a slow server is not hidden by clients that wait
-for it (coordinated omission). The mix: 60 % known shoppers at random, 20 % unknown ids, 20 % shoppers
-who just acted (a fresh view event posted, then their page). The baseline sends the same load to one
-shopper's cached page. A closed loop of concurrent clients then measures throughput at saturation.
+The load comes from locust (bench/locustfile.py), run headless as a child process so gevent's
+monkey-patching never touches this one. At a fixed rate (100 requests/s by default) `--users` locust
+users (FastHttpUser) each send one request every users/rate seconds from a random phase; a user whose
+request comes back late sends its next one at once and never catches up, so a server that cannot keep
+up shows as an achieved rate (req/s) below the target. Latency is locust's response time of each page
+GET. The mix: 60 % known shoppers at random, 20 % unknown ids, 20 % shoppers who just acted (a fresh
+view event posted, then their page; only the page is timed). The baseline sends the same load to one
+shopper's cached page. `--clients` users with no wait then measure throughput at saturation. Every
+request is logged by the locustfile, and percentiles are computed here over the whole log.
 
 It serves the dev data dir (.data, where `make run` put the demo shop and its models) and writes only
 the view events of the just-active shoppers, with event ids starting `bench-homepage-`.
@@ -13,20 +17,17 @@ the view events of the just-active shoppers, with event ids starting `bench-home
 import argparse
 import json
 import os
-import random
-import threading
-import time
+import subprocess
+import tempfile
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from importlib.metadata import version
 from pathlib import Path
-
-import requests
 
 from .common import (
     REPO_DIR,
+    VENV_BIN,
     BenchResult,
     MemorySampler,
     OtherLoad,
@@ -47,7 +48,14 @@ TARGET_P99_MS = 80
 REQUEST_TIMEOUT_S = 30
 SAMPLE_SHOPPERS = 5000
 SAMPLE_ITEMS = 2000
+WARMUP_USERS = 10
+WARMUP_RATE_MAX = 20
+LOCUST = VENV_BIN / "locust"
+LOCUSTFILE = REPO_DIR / "bench" / "locustfile.py"
+# Locust imports gevent and the locustfile before its clock starts; on a busy machine that takes seconds.
+LOCUST_START_MARGIN_S = 120
 RUN_MAKE = "run `make run` once first (it creates the demo shop, its API key and its first models)"
+INSTALL_LOCUST = "run `make bench`, or `.venv/bin/pip install -r bench/requirements.txt`"
 
 # Printed as JSON by `manage.py shell`: the demo shop's serving models, some shoppers and some items.
 DEMO_SAMPLE = """
@@ -91,18 +99,28 @@ class Load:
     other_cpu_percent: float = 0.0
 
 
+def _whole_seconds(text: str) -> int:
+    """Locust's --run-time takes whole seconds, and 0 would mean forever."""
+    seconds = int(text)
+    if seconds < 1:
+        raise argparse.ArgumentTypeError("at least 1 second")
+    return seconds
+
+
 def arguments_parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench homepage", description=__doc__)
-    parser.add_argument("--rate", type=float, default=100.0, help="requests per second in the open loop (default 100)")
-    parser.add_argument("--seconds", type=float, default=30.0, help="open-loop duration (default 30)")
-    parser.add_argument("--saturation-seconds", type=float, default=15.0, help="closed-loop duration (default 15)")
-    parser.add_argument("--clients", type=int, default=8, help="closed-loop concurrent clients (default 8)")
-    parser.add_argument("--senders", type=int, default=64, help="open-loop sender threads (default 64)")
+    parser = argparse.ArgumentParser(prog="python -m bench homepage", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=100.0, help="target requests per second in the fixed-rate cases (default 100)")
+    parser.add_argument("--seconds", type=_whole_seconds, default=30, help="duration of each fixed-rate case (default 30)")
+    parser.add_argument("--saturation-seconds", type=_whole_seconds, default=15, help="saturation duration (default 15)")
+    parser.add_argument("--clients", type=int, default=8, help="locust users with no wait at saturation (default 8)")
+    parser.add_argument("--users", type=int, default=50,
+                        help="locust users sharing the fixed rate, each at rate/users requests/s (default 50)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--worker-class", choices=["sync", "gthread"], default="sync",
                         help="default sync: on 2 cores gthread only adds GIL contention (measured: 28 vs 19 req/s at saturation)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker (default 4)")
-    parser.add_argument("--warmup-seconds", type=float, default=10.0, help="light load before timing (default 10)")
+    parser.add_argument("--warmup-seconds", type=int, default=10, help="light load before timing, not recorded; 0: none (default 10)")
     return parser.parse_args(argv)
 
 
@@ -128,96 +146,79 @@ def demo_server(options: argparse.Namespace):
                 embedded_stop(env=env)
 
 
-class Client:
-    """One request of each kind, timed from the moment it was due; a requests.Session per thread."""
+class Swarm:
+    """Headless locust runs against one server, each with the bench/locustfile.py inputs it needs."""
 
-    def __init__(self, url: str, api_key: str, demo: Demo, run_id: str):
-        self.url, self.demo, self.run_id = url, demo, run_id
-        self.headers = {"Authorization": f"Token {api_key}"}
-        self.local = threading.local()
-        self.counter = iter(range(10**9))
-        self.lock = threading.Lock()
-
-    def _session(self) -> requests.Session:
-        if not hasattr(self.local, "session"):
-            self.local.session = requests.Session()
-            self.local.session.headers.update(self.headers)
-        return self.local.session
-
-    def _page(self, shopper_id: str) -> bool:
-        response = self._session().get(f"{self.url}/api/v1/homepage/{shopper_id}", timeout=REQUEST_TIMEOUT_S)
-        return response.status_code == 200 and bool(response.json()["rails"])
-
-    def _view_post(self, shopper_id: str, rng: random.Random) -> bool:
-        with self.lock:
-            number = next(self.counter)
-        event = {
-            "event_id": f"bench-homepage-{self.run_id}-{number}", "shopper_id": shopper_id, "type": "view",
-            "item_id": rng.choice(self.demo.items), "occurred_at": datetime.now(timezone.utc).isoformat(),
+    def __init__(self, url: str, api_key: str, demo: Demo, workdir: Path):
+        self.url, self.workdir = url, workdir
+        self.inputs = {
+            "api_key": api_key, "shoppers": demo.shoppers, "items": demo.items, "cached_shopper": demo.shoppers[0],
+            "request_timeout_s": REQUEST_TIMEOUT_S,
         }
-        response = self._session().post(f"{self.url}/api/v1/events", json=[event], timeout=REQUEST_TIMEOUT_S)
-        return response.status_code == 200 and response.json()["created"] == 1
 
-    def request(self, kind: str, shopper_id: str, due: float, rng: random.Random) -> Outcome:
-        """`due` is the perf_counter moment the request was scheduled; a just-active page's time leaves out its event's POST."""
-        try:
-            posted_in = 0.0
-            ok = True
-            if kind == "just-active":
-                started = time.perf_counter()
-                ok = self._view_post(shopper_id, rng)
-                posted_in = time.perf_counter() - started
-            ok = self._page(shopper_id) and ok
-        except requests.RequestException:
-            ok = False
-        return Outcome(kind, (time.perf_counter() - due - posted_in) * 1000, ok)
+    def run(self, mix: dict[str, int], *, users: int, seconds: int, rate: float, seed: int, warm_cached: bool = False):
+        """Runs to the end; returns the page outcomes and the seconds they were answered over.
+
+        `rate` 0: a closed loop, each user sending its next request as soon as the last one answered.
+        """
+        run_id = uuid.uuid4().hex[:8]  # a fresh one per run: the locustfile numbers events from 0 each time
+        log_path = self.workdir / f"requests-{run_id}.tsv"
+        config_path = self.workdir / f"config-{run_id}.json"
+        config_path.write_text(json.dumps({
+            **self.inputs, "mix": mix, "period": users / rate if rate else 0, "warm_cached": warm_cached,
+            "run_id": run_id, "seed": seed, "log_path": str(log_path),
+        }))
+        output = self._locust(users=users, seconds=seconds, env={**os.environ, "BENCH_HOMEPAGE_CONFIG": str(config_path)})
+        outcomes, answered_over = _outcomes(log_path)
+        if len(outcomes) < 2:
+            raise RuntimeError(f"locust had fewer than 2 pages answered:\n{_tail(output)}")
+        return outcomes, answered_over
+
+    def _locust(self, *, users: int, seconds: int, env: dict[str, str]) -> str:
+        """Locust's summary and log lines."""
+        command = [
+            str(LOCUST), "-f", str(LOCUSTFILE), "--headless", "--host", self.url,
+            # All users spawn at once; the locustfile spreads their requests over each one's period.
+            "--users", str(users), "--spawn-rate", str(users), "--run-time", f"{seconds}s",
+            # Requests in flight at the end finish and are counted rather than cut off.
+            "--stop-timeout", f"{REQUEST_TIMEOUT_S}s",
+            # Failed requests are in the rows; any other exit status means locust itself failed.
+            "--only-summary", "--exit-code-on-error", "0",
+        ]
+        # stdin closed: with a terminal there, headless locust would read keys from it.
+        completed = subprocess.run(
+            command, cwd=REPO_DIR, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            timeout=seconds + REQUEST_TIMEOUT_S + LOCUST_START_MARGIN_S,
+        )
+        output = completed.stdout + completed.stderr
+        if completed.returncode != 0:
+            raise RuntimeError(f"locust exited with {completed.returncode}:\n{_tail(output)}")
+        return output
 
 
-def _draw(rng: random.Random, demo: Demo, mix: dict[str, int]) -> tuple[str, str]:
-    kind = rng.choices(list(mix), list(mix.values()))[0]
-    if kind == "unknown":
-        return kind, f"bench-unknown-{uuid.UUID(int=rng.getrandbits(128)).hex[:12]}"
-    return kind, rng.choice(demo.shoppers)
+def _tail(output: str, lines: int = 30) -> str:
+    return "\n".join(output.splitlines()[-lines:])
 
 
-def open_loop(client: Client, *, rate: float, seconds: float, senders: int, draw, seed: int) -> list[Outcome]:
-    """Requests due every 1/rate seconds, sent by a pool; each is timed from when it was due, queueing included."""
-    rng = random.Random(seed)
-    total = int(rate * seconds)
-    plan = [draw(rng) for _ in range(total)]
-    futures = []
-    with ThreadPoolExecutor(max_workers=senders) as pool:
-        start = time.perf_counter() + 0.1
-        for number, (kind, shopper_id) in enumerate(plan):
-            due = start + number / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            futures.append(pool.submit(client.request, kind, shopper_id, due, random.Random(rng.random())))
-    return [future.result() for future in futures]
+def _outcomes(log_path: Path) -> tuple[list[Outcome], float]:
+    """Page requests from the locustfile's log (event POSTs left out), and the seconds from the first page answered to the last.
 
-
-def closed_loop(client: Client, *, clients: int, seconds: float, draw, seed: int) -> list[Outcome]:
-    """`clients` threads each sending its next request as soon as the last one answered."""
-    deadline = time.perf_counter() + seconds
-
-    def one_client(number: int) -> list[Outcome]:
-        rng = random.Random(seed * 1000 + number)
-        outcomes = []
-        while time.perf_counter() < deadline:
-            kind, shopper_id = draw(rng)
-            outcomes.append(client.request(kind, shopper_id, time.perf_counter(), rng))
-        return outcomes
-
-    with ThreadPoolExecutor(max_workers=clients) as pool:
-        return [outcome for outcomes in pool.map(one_client, range(clients)) for outcome in outcomes]
+    Answers come at the sending rate while the server keeps up and at its throughput once it does not,
+    so their span gives the achieved rate without counting the first request's latency as load time.
+    """
+    outcomes, ends = [], []
+    for line in log_path.read_text().splitlines():
+        name, started, response_ms, ok = line.split("\t")
+        if name.startswith("page "):
+            outcomes.append(Outcome(name.removeprefix("page "), float(response_ms), ok == "1"))
+            ends.append(float(started) + float(response_ms) / 1000)
+    return outcomes, max(ends) - min(ends) if ends else 0.0
 
 
 def measured(pid: int, work) -> Load:
-    with MemorySampler(pid) as memory, OtherLoad(os.getpid(), pid) as other:
-        started = time.perf_counter()
-        outcomes = work()
-        seconds = time.perf_counter() - started
+    # Locust runs as this process's child, so OtherLoad(os.getpid(), …) counts its CPU as ours, running or reaped.
+    with MemorySampler(pid) as memory, OtherLoad(os.getpid(), pid, _postgres_pid(DEV_DATA_DIR)) as other:
+        outcomes, seconds = work()
     return Load(outcomes=outcomes, seconds=seconds, peak_mib=memory.peak_mib, other_cpu_percent=other.percent)
 
 
@@ -249,6 +250,8 @@ def _rows(case: str, load: Load) -> list[dict]:
 def _skip_reason() -> str | None:
     if not (DEV_DATA_DIR / "demo_api_key").exists():
         return f"no demo API key at {DEV_DATA_DIR / 'demo_api_key'}; {RUN_MAKE}."
+    if not LOCUST.exists():
+        return f"locust, the load generator, is not installed; {INSTALL_LOCUST}."
     return None
 
 
@@ -258,33 +261,25 @@ def run(argv: list[str]) -> BenchResult:
     if reason:
         return BenchResult(NAME, skipped=reason)
     api_key = (DEV_DATA_DIR / "demo_api_key").read_text().strip()
-    with demo_server(options) as (url, pid, env):
+    with demo_server(options) as (url, pid, env), tempfile.TemporaryDirectory(prefix="bench-homepage-") as workdir:
         demo = _demo_sample(env, api_key)
         if not demo.families or not demo.shoppers:
             return BenchResult(NAME, skipped=f"the demo shop '{demo.shop}' has no serving models or no shoppers; {RUN_MAKE}.")
-        client = Client(url, api_key, demo, run_id=uuid.uuid4().hex[:8])
-
-        def mixed(rng: random.Random) -> tuple[str, str]:
-            return _draw(rng, demo, MIX)
-
-        cached_shopper = demo.shoppers[0]
-
-        def cached(rng: random.Random) -> tuple[str, str]:
-            return "cached", cached_shopper
-
-        # Each worker loads the catalog snapshot, the models and torch on its first requests: not timed.
-        open_loop(client, rate=min(options.rate, 20), seconds=options.warmup_seconds, senders=8, draw=mixed, seed=1)
-        client.request("cached", cached_shopper, time.perf_counter(), random.Random(0))
-        common = dict(rate=options.rate, seconds=options.seconds, senders=options.senders)
-        baseline = measured(pid, lambda: open_loop(client, draw=cached, seed=2, **common))
-        uncached = measured(pid, lambda: open_loop(client, draw=mixed, seed=3, **common))
-        saturation = measured(
-            pid, lambda: closed_loop(client, clients=options.clients, seconds=options.saturation_seconds, draw=mixed, seed=4)
-        )
-    saturated = _rows(f"mix, {options.clients} clients closed loop", saturation)
+        swarm = Swarm(url, api_key, demo, Path(workdir))
+        # Each worker loads the catalog snapshot, the models and torch on its first requests, and the
+        # baseline's page must be cached already: not timed.
+        if options.warmup_seconds:
+            swarm.run(MIX, users=WARMUP_USERS, seconds=options.warmup_seconds, rate=min(options.rate, WARMUP_RATE_MAX),
+                      seed=1, warm_cached=True)
+        fixed_rate = dict(users=options.users, seconds=options.seconds, rate=options.rate)
+        baseline = measured(pid, lambda: swarm.run({"cached": 100}, seed=2, **fixed_rate))
+        uncached = measured(pid, lambda: swarm.run(MIX, seed=3, **fixed_rate))
+        saturation = measured(pid, lambda: swarm.run(MIX, users=options.clients, seconds=options.saturation_seconds, rate=0, seed=4))
+    fixed = f"{options.rate:g}/s, {options.users} users"
+    saturated = _rows(f"mix, {options.clients} users closed loop", saturation)
     rows = [
-        _row(f"cached page, {options.rate:g}/s open loop", "one shopper", baseline, baseline.outcomes),
-        *_rows(f"mix, {options.rate:g}/s open loop", uncached),
+        _row(f"cached page, {fixed}", "one shopper", baseline, baseline.outcomes),
+        *_rows(f"mix, {fixed}", uncached),
         *saturated,
     ]
     overall = rows[1]
@@ -294,12 +289,16 @@ def run(argv: list[str]) -> BenchResult:
     )
     notes = [
         f"gunicorn: {server}, on the dev data dir; shop '{demo.shop}', serving families: {', '.join(demo.families)}.",
+        f"Load generator: locust {version('locust')} (FastHttpUser), headless in its own process on the same cores; "
+        f"{options.users} users each at {options.rate / options.users:g} requests/s from a random phase, without "
+        "catching up when late (req/s is the achieved rate); latency is locust's response time of the page GET.",
         f"Mix {', '.join(f'{share} % {kind}' for kind, share in MIX.items())}; known and just-active shoppers drawn "
         f"from {len(demo.shoppers):,} with events; a just-active page is timed after its view event's POST.",
         "Unknown shoppers share one cold-start page, so most of their requests are cache hits by design.",
         f"Mix p50 over cached-page p50: {ratio:.1f}x. Target: p50 <= {TARGET_P50_MS} ms and p99 <= {TARGET_P99_MS} ms "
-        f"at {options.rate:g}/s on 2 cores; measured p50 {overall['p50 ms']} ms, p99 {overall['p99 ms']} ms.",
-        f"Saturation: {saturated[0]['req/s']} requests/s with {options.clients} closed-loop clients.",
+        f"at {options.rate:g}/s on 2 cores; measured p50 {overall['p50 ms']} ms, p99 {overall['p99 ms']} ms "
+        f"at an achieved {overall['req/s']}/s.",
+        f"Saturation: {saturated[0]['req/s']} requests/s with {options.clients} locust users in a closed loop (no wait).",
     ]
     metrics = {
         "p50_ms": overall["p50 ms"], "p95_ms": overall["p95 ms"], "p99_ms": overall["p99 ms"],
