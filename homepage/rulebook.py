@@ -99,10 +99,7 @@ def rulebook(*, shop: Shop) -> Rulebook:
 
 
 def _rule_saved_or_deleted(sender, instance, **kwargs) -> None:
-    shop_id = instance.rail.shop_id if isinstance(instance, Pin) else instance.shop_id
-    shop = Shop.objects.filter(pk=shop_id).first()
-    if shop is not None:
-        homepage_rules_changed(shop=shop)
+    homepage_rules_changed(shop=instance.rail.shop if isinstance(instance, Pin) else instance.shop)
 
 
 def rule_signals_connect() -> None:

@@ -13,6 +13,7 @@ import numpy as np
 from django.db import connection
 
 from catalog.models import Item, Shop
+from recommender.ml.topk import top_indices
 from recommender.models import ItemEmbedding
 
 from .cache import _shop_identity, catalog_token
@@ -51,13 +52,7 @@ class CatalogSnapshot:
             return []
         scores = self.vectors @ vector
         row = self.vector_rows.get(leave_out) if leave_out is not None else None
-        if row is not None:
-            scores[row] = -np.inf
-        k = min(k, int(np.isfinite(scores).sum()))
-        if k <= 0:
-            return []
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
+        top = top_indices(scores, k, exclude=[] if row is None else [row])
         return [(self.vector_pks[index], float(scores[index])) for index in top]
 
     def newest_items(self, *, k: int, category: str = "") -> Ranked:

@@ -183,10 +183,10 @@ class Caps:
             self.brands[item.brand] = self.brands.get(item.brand, 0) + 1
 
 
-def diversity_rerank(context: PageContext, candidates: list[Slotted], *, count: int, diversity: float, caps: Caps) -> list[Slotted]:
-    """Maximal marginal relevance over text embeddings: each next item maximises
-    (1 - λ)·relevance − λ·(its highest similarity to the items already chosen), within the caps."""
-    pool = candidates[: diversity_pool_size(count)]
+def diversity_rerank(context: PageContext, pool: list[Slotted], *, count: int, diversity: float, caps: Caps) -> list[Slotted]:
+    """Maximal marginal relevance over text embeddings, among `pool` (the best `diversity_pool_size(count)`
+    candidates): each next item maximises (1 - λ)·relevance − λ·(its highest similarity to the items
+    already chosen), within the caps."""
     if count <= 0 or not pool:
         return []
     relevance = np.asarray([candidate.relevance for candidate in pool], dtype=np.float64)

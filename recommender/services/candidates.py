@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from catalog.models import Shop, Shopper
 
+from ..ml.topk import top_indices
 from ..models import Family, ModelVersion
 from ..selectors import RecentEvents, active_versions, shopper_recent_events
 from .profiles import shopper_profile_refresh
@@ -22,16 +23,6 @@ Candidates = dict[str, list[tuple[int, float]]]
 def _cache_key(shopper: Shopper, version_ids: list[int], last_event: int | None) -> str:
     # The latest event and the serving versions are in the key: a click or a promote misses the cache.
     return f"candidates:{shopper.shop_id}:{shopper.pk}:{last_event}:{'-'.join(map(str, sorted(version_ids)))}"
-
-
-def _top(scores: np.ndarray, k: int, exclude: np.ndarray) -> np.ndarray:
-    scores = scores.astype(np.float32, copy=True)
-    scores[exclude] = -np.inf
-    k = min(k, int(np.isfinite(scores).sum()))
-    if k <= 0:
-        return np.zeros(0, dtype=np.int64)
-    top = np.argpartition(-scores, k - 1)[:k]
-    return top[np.argsort(-scores[top])]
 
 
 def _score(versions: list[ModelVersion], shopper: Shopper | None, k: int, events: list[tuple[int, str]]) -> Candidates:
@@ -53,7 +44,7 @@ def _score(versions: list[ModelVersion], shopper: Shopper | None, k: int, events
             continue
         types = np.asarray([code for _, code in known], dtype=np.int64)
         scores = score_history(version.family, loaded.model, items, types)
-        top = _top(scores, k, exclude=np.unique(items))
+        top = top_indices(scores, k, exclude=np.unique(items))
         candidates[version.family] = [(int(loaded.item_pks[index]), float(scores[index])) for index in top]
     return candidates
 

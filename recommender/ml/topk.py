@@ -1,0 +1,14 @@
+"""The best k of a score vector, for serving: one shopper's or one item's scores over the catalog."""
+
+import numpy as np
+
+
+def top_indices(scores: np.ndarray, k: int, exclude: np.ndarray | list[int] = ()) -> np.ndarray:
+    """Indices of the k highest scores, best first, leaving out `exclude` and scores of -inf."""
+    scores = scores.astype(np.float32, copy=True)
+    scores[np.asarray(exclude, dtype=np.int64)] = -np.inf
+    k = min(k, int(np.isfinite(scores).sum()))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    top = np.argpartition(-scores, k - 1)[:k]
+    return top[np.argsort(-scores[top], kind="stable")]
