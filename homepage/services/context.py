@@ -164,11 +164,19 @@ def _unit(vector: np.ndarray) -> np.ndarray:
 
 
 def page_context_build(
-    *, shop: Shop, shopper: Shopper | None, now: datetime, exclude: set[int], debug: bool = False, rules: Rulebook | None = None
+    *,
+    shop: Shop,
+    shopper: Shopper | None,
+    now: datetime,
+    exclude: set[int],
+    debug: bool = False,
+    rules: Rulebook | None = None,
+    versions: list[ModelVersion] | None = None,
 ) -> PageContext:
-    """What every rail of one page reads; `rules` when the caller has them already."""
+    """What every rail of one page reads; `rules` and `versions` (the serving ones) when the caller has them already."""
     context = PageContext(shop=shop, shopper=shopper, now=now, debug=debug, exclude=set(exclude))
-    context.versions = {version.family: version for version in active_versions(shop=shop)}
+    serving = active_versions(shop=shop) if versions is None else versions
+    context.versions = {version.family: version for version in serving}
     context.snapshot = catalog_snapshot(shop=shop)
     # The page's own copy (a fraction of a millisecond): pinned items and items the snapshot lacks go in it.
     context.items = dict(context.snapshot.items)

@@ -78,16 +78,17 @@ def homepage_serve(
         },
         sort_keys=True,
     )
+    versions = active_versions(shop=shop)
     key = cache.page_cache_key(
         shop=shop, shopper_pk=shopper.pk if shopper else None,
-        version_ids=[version.pk for version in active_versions(shop=shop)], request_shape=shape,
+        version_ids=[version.pk for version in versions], request_shape=shape,
     )
     cached = cache.page_get(key)
     # Items go out of stock through catalog updates, which the page's key does not follow: checked on every hit.
     if cached is not None and selectors.items_all_available(shop=shop, item_pks=cached["item_pks"]):
         return _stamped(cached["body"])
     composed = homepage_compose(
-        shop=shop, shopper=shopper, rail_keys=rail_keys, size=size, exclude=exclude_pks, page=page
+        shop=shop, shopper=shopper, rail_keys=rail_keys, size=size, exclude=exclude_pks, page=page, versions=versions
     )
     body = page_body(composed)
     seconds = cache.PAGE_SECONDS
