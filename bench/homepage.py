@@ -1,4 +1,4 @@
-"""Uncached homepage latency on the trained demo shop: GET /api/v1/homepage/{shopper} at a fixed rate, under locust.
+"""Homepage latency on the trained demo shop: GET /api/v1/homepage/{shopper} at a fixed rate, under locust.
 
 The load comes from locust (bench/locustfile.py), run headless as a child process so gevent's
 monkey-patching never touches this one. At a fixed rate (100 requests/s by default) `--users` locust
@@ -7,8 +7,15 @@ request comes back late sends its next one at once and never catches up, so a se
 up shows as an achieved rate (req/s) below the target. Latency is locust's response time of each page
 GET. The mix: 60 % known shoppers at random, 20 % unknown ids, 20 % shoppers who just acted (a fresh
 view event posted, then their page; only the page is timed). The baseline sends the same load to one
-shopper's cached page. `--clients` users with no wait then measure throughput at saturation. Every
-request is logged by the locustfile, and percentiles are computed here over the whole log.
+shopper's cached page.
+
+Known and just-active shoppers are drawn from the `--precomputed` most recently active ones, whose
+pages `manage.py precompute_homepages` caches first, as the worker does every 10 minutes: a known
+shopper's page is then a cache hit, and a just-active one is composed fresh (their event dropped it).
+The same mix is run again over shoppers whose pages nobody precomputed, so that every known page is
+composed on request too. `--clients` users with no wait then measure throughput at saturation on the
+precomputed mix. Every request is logged by the locustfile, and percentiles are computed here over
+the whole log.
 
 It serves the dev data dir (.data, where `make run` put the demo shop and its models) and writes only
 the view events of the just-active shoppers, with event ids starting `bench-homepage-`.
@@ -19,6 +26,7 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -46,7 +54,8 @@ MIX = {"known": 60, "unknown": 20, "just-active": 20}
 TARGET_P50_MS = 20
 TARGET_P99_MS = 80
 REQUEST_TIMEOUT_S = 30
-SAMPLE_SHOPPERS = 5000
+PRECOMPUTED = 2000
+OTHER_SHOPPERS = 5000
 SAMPLE_ITEMS = 2000
 WARMUP_USERS = 10
 WARMUP_RATE_MAX = 20
@@ -57,20 +66,27 @@ LOCUST_START_MARGIN_S = 120
 RUN_MAKE = "run `make run` once first (it creates the demo shop, its API key and its first models)"
 INSTALL_LOCUST = "run `make bench`, or `.venv/bin/pip install -r bench/requirements.txt`"
 
-# Printed as JSON by `manage.py shell`: the demo shop's serving models, some shoppers and some items.
+# Printed as JSON by `manage.py shell`: the demo shop's serving models, the shoppers the precompute
+# picks, as many others at random, and some items.
 DEMO_SAMPLE = """
 import json, random
+from django.conf import settings
 from catalog.models import Item, Shopper
 from catalog.services import api_key_authenticate
+from homepage.services import shoppers_recently_active
 from recommender.selectors import active_versions
 shop = api_key_authenticate(raw_key={key!r}).shop
-shoppers = list(Shopper.objects.filter(shop=shop, events__isnull=False).distinct().values_list("external_id", flat=True))
+recent = [s.external_id for s in shoppers_recently_active(shop=shop, days=settings.VITRINE_PRECOMPUTE_DAYS, limit={precomputed})]
+taken = set(recent)
+others = [s for s in Shopper.objects.filter(shop=shop, events__isnull=False, personalization_opt_out=False).distinct()
+          .values_list("external_id", flat=True) if s not in taken]
 items = list(Item.objects.filter(shop=shop, available=True).values_list("external_id", flat=True))
 rng = random.Random(0)
 print(json.dumps({{
     "shop": shop.slug,
     "families": sorted(version.family for version in active_versions(shop=shop)),
-    "shoppers": rng.sample(shoppers, min({shoppers}, len(shoppers))),
+    "shoppers": recent,
+    "others": rng.sample(others, min({others}, len(others))),
     "items": rng.sample(items, min({items}, len(items))),
 }}))
 """
@@ -80,7 +96,8 @@ print(json.dumps({{
 class Demo:
     shop: str
     families: list[str]
-    shoppers: list[str]
+    shoppers: list[str]  # the ones whose pages are precomputed
+    others: list[str]
     items: list[str]
 
 
@@ -121,11 +138,13 @@ def arguments_parse(argv: list[str]) -> argparse.Namespace:
                         help="default sync: on 2 cores gthread only adds GIL contention (measured: 28 vs 19 req/s at saturation)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker (default 4)")
     parser.add_argument("--warmup-seconds", type=int, default=10, help="light load before timing, not recorded; 0: none (default 10)")
+    parser.add_argument("--precomputed", type=int, default=PRECOMPUTED,
+                        help=f"most recently active shoppers whose pages are precomputed and who make the mix (default {PRECOMPUTED})")
     return parser.parse_args(argv)
 
 
-def _demo_sample(env: dict[str, str], api_key: str) -> Demo:
-    code = DEMO_SAMPLE.format(key=api_key, shoppers=SAMPLE_SHOPPERS, items=SAMPLE_ITEMS)
+def _demo_sample(env: dict[str, str], api_key: str, precomputed: int) -> Demo:
+    code = DEMO_SAMPLE.format(key=api_key, precomputed=precomputed, others=OTHER_SHOPPERS, items=SAMPLE_ITEMS)
     found = json.loads(manage("shell", "-c", code, env=env).strip().splitlines()[-1])
     return Demo(**found)
 
@@ -152,12 +171,14 @@ class Swarm:
     def __init__(self, url: str, api_key: str, demo: Demo, workdir: Path):
         self.url, self.workdir = url, workdir
         self.inputs = {
-            "api_key": api_key, "shoppers": demo.shoppers, "items": demo.items, "cached_shopper": demo.shoppers[0],
+            "api_key": api_key, "items": demo.items, "cached_shopper": demo.shoppers[0],
             "request_timeout_s": REQUEST_TIMEOUT_S,
         }
 
-    def run(self, mix: dict[str, int], *, users: int, seconds: int, rate: float, seed: int, warm_cached: bool = False):
-        """Runs to the end; returns the page outcomes and the seconds they were answered over.
+    def run(self, mix: dict[str, int], *, shoppers: list[str], users: int, seconds: int, rate: float, seed: int,
+            warm_cached: bool = False):
+        """Runs to the end, known and just-active ids drawn from `shoppers`; returns the page outcomes and the
+        seconds they were answered over.
 
         `rate` 0: a closed loop, each user sending its next request as soon as the last one answered.
         """
@@ -165,7 +186,7 @@ class Swarm:
         log_path = self.workdir / f"requests-{run_id}.tsv"
         config_path = self.workdir / f"config-{run_id}.json"
         config_path.write_text(json.dumps({
-            **self.inputs, "mix": mix, "period": users / rate if rate else 0, "warm_cached": warm_cached,
+            **self.inputs, "shoppers": shoppers, "mix": mix, "period": users / rate if rate else 0, "warm_cached": warm_cached,
             "run_id": run_id, "seed": seed, "log_path": str(log_path),
         }))
         output = self._locust(users=users, seconds=seconds, env={**os.environ, "BENCH_HOMEPAGE_CONFIG": str(config_path)})
@@ -215,6 +236,13 @@ def _outcomes(log_path: Path) -> tuple[list[Outcome], float]:
     return outcomes, max(ends) - min(ends) if ends else 0.0
 
 
+def _precompute(env: dict[str, str], shop: str, count: int) -> float:
+    """Seconds taken to cache the pages of the `count` most recently active shoppers, as the worker's schedule does."""
+    started = time.perf_counter()
+    manage("precompute_homepages", "--shop", shop, "--limit", str(count), env=env)
+    return time.perf_counter() - started
+
+
 def measured(pid: int, work) -> Load:
     # Locust runs as this process's child, so OtherLoad(os.getpid(), …) counts its CPU as ours, running or reaped.
     with MemorySampler(pid) as memory, OtherLoad(os.getpid(), pid, _postgres_pid(DEV_DATA_DIR)) as other:
@@ -262,26 +290,33 @@ def run(argv: list[str]) -> BenchResult:
         return BenchResult(NAME, skipped=reason)
     api_key = (DEV_DATA_DIR / "demo_api_key").read_text().strip()
     with demo_server(options) as (url, pid, env), tempfile.TemporaryDirectory(prefix="bench-homepage-") as workdir:
-        demo = _demo_sample(env, api_key)
-        if not demo.families or not demo.shoppers:
-            return BenchResult(NAME, skipped=f"the demo shop '{demo.shop}' has no serving models or no shoppers; {RUN_MAKE}.")
+        demo = _demo_sample(env, api_key, options.precomputed)
+        if not demo.families or not demo.shoppers or not demo.others:
+            return BenchResult(NAME, skipped=f"the demo shop '{demo.shop}' has no serving models or too few shoppers; {RUN_MAKE}.")
         swarm = Swarm(url, api_key, demo, Path(workdir))
+        precompute_s = _precompute(env, demo.shop, options.precomputed)
         # Each worker loads the catalog snapshot, the models and torch on its first requests, and the
-        # baseline's page must be cached already: not timed.
+        # baseline's page must be cached already: not timed. The warm-up's shoppers are the others, so
+        # it leaves the precomputed pages as they are.
         if options.warmup_seconds:
-            swarm.run(MIX, users=WARMUP_USERS, seconds=options.warmup_seconds, rate=min(options.rate, WARMUP_RATE_MAX),
-                      seed=1, warm_cached=True)
+            swarm.run(MIX, shoppers=demo.others, users=WARMUP_USERS, seconds=options.warmup_seconds,
+                      rate=min(options.rate, WARMUP_RATE_MAX), seed=1, warm_cached=True)
         fixed_rate = dict(users=options.users, seconds=options.seconds, rate=options.rate)
-        baseline = measured(pid, lambda: swarm.run({"cached": 100}, seed=2, **fixed_rate))
-        uncached = measured(pid, lambda: swarm.run(MIX, seed=3, **fixed_rate))
-        saturation = measured(pid, lambda: swarm.run(MIX, users=options.clients, seconds=options.saturation_seconds, rate=0, seed=4))
+        baseline = measured(pid, lambda: swarm.run({"cached": 100}, shoppers=demo.shoppers, seed=2, **fixed_rate))
+        precomputed = measured(pid, lambda: swarm.run(MIX, shoppers=demo.shoppers, seed=3, **fixed_rate))
+        uncached = measured(pid, lambda: swarm.run(MIX, shoppers=demo.others, seed=4, **fixed_rate))
+        saturation = measured(pid, lambda: swarm.run(
+            MIX, shoppers=demo.shoppers, users=options.clients, seconds=options.saturation_seconds, rate=0, seed=5
+        ))
     fixed = f"{options.rate:g}/s, {options.users} users"
-    saturated = _rows(f"mix, {options.clients} users closed loop", saturation)
+    saturated = _rows(f"mix, precomputed, {options.clients} users closed loop", saturation)
     rows = [
         _row(f"cached page, {fixed}", "one shopper", baseline, baseline.outcomes),
-        *_rows(f"mix, {fixed}", uncached),
+        *_rows(f"mix, precomputed, {fixed}", precomputed),
+        *_rows(f"mix, nothing precomputed, {fixed}", uncached),
         *saturated,
     ]
+    fresh = next(row for row in rows if row["case"].startswith("mix, nothing") and row["requests"] == "all")
     overall = rows[1]
     ratio = overall["p50 ms"] / rows[0]["p50 ms"] if rows[0]["p50 ms"] else float("nan")
     server = f"{options.workers} {options.worker_class} workers" + (
@@ -292,9 +327,13 @@ def run(argv: list[str]) -> BenchResult:
         f"Load generator: locust {version('locust')} (FastHttpUser), headless in its own process on the same cores; "
         f"{options.users} users each at {options.rate / options.users:g} requests/s from a random phase, without "
         "catching up when late (req/s is the achieved rate); latency is locust's response time of the page GET.",
-        f"Mix {', '.join(f'{share} % {kind}' for kind, share in MIX.items())}; known and just-active shoppers drawn "
-        f"from {len(demo.shoppers):,} with events; a just-active page is timed after its view event's POST.",
-        "Unknown shoppers share one cold-start page, so most of their requests are cache hits by design.",
+        f"Mix {', '.join(f'{share} % {kind}' for kind, share in MIX.items())}; a just-active page is timed after its "
+        "view event's POST. Unknown shoppers share one cold-start page, so most of their requests are cache hits by design.",
+        f"Precomputed: the pages of the {len(demo.shoppers):,} most recently active shoppers, cached by "
+        f"`manage.py precompute_homepages` in {precompute_s:.0f} s before the runs (as the worker does every 10 minutes); "
+        "known and just-active shoppers are drawn from them.",
+        f"Nothing precomputed: known and just-active shoppers drawn from {len(demo.others):,} others, so every page of "
+        f"theirs is composed on request: p50 {fresh['p50 ms']} ms, p99 {fresh['p99 ms']} ms at an achieved {fresh['req/s']}/s.",
         f"Mix p50 over cached-page p50: {ratio:.1f}x. Target: p50 <= {TARGET_P50_MS} ms and p99 <= {TARGET_P99_MS} ms "
         f"at {options.rate:g}/s on 2 cores; measured p50 {overall['p50 ms']} ms, p99 {overall['p99 ms']} ms "
         f"at an achieved {overall['req/s']}/s.",
@@ -303,6 +342,7 @@ def run(argv: list[str]) -> BenchResult:
     metrics = {
         "p50_ms": overall["p50 ms"], "p95_ms": overall["p95 ms"], "p99_ms": overall["p99 ms"],
         "errors": overall["errors"], "cached_p50_ms": rows[0]["p50 ms"], "p50_ratio": round(ratio, 2),
-        "saturation_rps": saturated[0]["req/s"], "peak_server_mib": max(row["peak server MiB"] for row in rows),
+        "saturation_rps": saturated[0]["req/s"], "uncached_p50_ms": fresh["p50 ms"], "uncached_p99_ms": fresh["p99 ms"],
+        "precompute_s": round(precompute_s), "peak_server_mib": max(row["peak server MiB"] for row in rows),
     }
     return BenchResult(NAME, rows=rows, notes=notes, metrics=metrics)

@@ -181,7 +181,7 @@ def event_batch_ingest(*, shop: Shop, events: list) -> BatchResult:
     from homepage.cache import homepage_shoppers_changed  # imported here: catalog must load without homepage
 
     # Their next homepage must show these events: their cached layouts are stale from now on.
-    homepage_shoppers_changed(shop=shop, shopper_pks=shopper_ids.values())
+    homepage_shoppers_changed(shop=shop, external_ids=shopper_ids.keys())
     return result
 
 

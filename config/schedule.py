@@ -12,9 +12,10 @@ def beat_schedule() -> dict:
             "schedule": crontab(hour=env_int("VITRINE_RETRAIN_HOUR", 3), minute=0),
             "options": {"expires": 3600},
         },
-        "precompute-candidates": {
-            "task": "recommender.tasks.score_scheduled_task",
-            "schedule": crontab(minute=15),
-            "options": {"expires": 1800},
+        # As often as a cached page lives (homepage.cache.PAGE_SECONDS).
+        "precompute-homepages": {
+            "task": "homepage.tasks.homepages_scheduled_task",
+            "schedule": crontab(minute="*/10"),
+            "options": {"expires": 540},
         },
     }

@@ -129,7 +129,7 @@ CELERY_TASK_DEFAULT_QUEUE = Queue.DEFAULT
 CELERY_TASK_QUEUES = [KombuQueue(queue) for queue in Queue]
 CELERY_TASK_ROUTES = {
     "recommender.tasks.train_model_version_task": {"queue": Queue.TRAIN},
-    "recommender.tasks.score_active_shoppers_task": {"queue": Queue.SCORE},
+    "homepage.tasks.homepages_precompute_task": {"queue": Queue.SCORE},
 }
 CELERY_BEAT_SCHEDULE = beat_schedule()
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
@@ -209,3 +209,6 @@ VITRINE_TRAIN_DEVICE = env_str("VITRINE_TRAIN_DEVICE")  # empty: the GPU when th
 VITRINE_CPU_TRAIN_TIME_LIMIT_S = env_float("VITRINE_CPU_TRAIN_TIME_LIMIT_S", 240.0)
 VITRINE_GPU_TRAIN_TIME_LIMIT_S = env_float("VITRINE_GPU_TRAIN_TIME_LIMIT_S", 0.0) or None
 VITRINE_SEQUENCE_LENGTH = env_int("VITRINE_SEQUENCE_LENGTH", 50)
+# The worker composes the pages of the most recently active shoppers every 10 minutes: how far back, how many.
+VITRINE_PRECOMPUTE_DAYS = env_int("VITRINE_PRECOMPUTE_DAYS", 30)
+VITRINE_PRECOMPUTE_SHOPPERS = env_int("VITRINE_PRECOMPUTE_SHOPPERS", 5000)

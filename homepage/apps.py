@@ -5,6 +5,6 @@ class HomepageConfig(AppConfig):
     name = "homepage"
 
     def ready(self):
-        from .rulebook import rule_signals_connect
+        from .signals import signals_connect
 
-        rule_signals_connect()
+        signals_connect()

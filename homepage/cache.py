@@ -1,24 +1,26 @@
 """Layout caching, and the version tokens that make a cached layout stale.
 
-A cached page is keyed by tokens rather than deleted: a shopper's new event replaces their token,
-any rule change replaces the shop's token, a promote or rollback changes the serving version ids.
-A key whose token changed is never read again and expires on its own.
+A cached page is keyed by tokens rather than deleted: a shopper's new event, opt-out or erasure drops
+their entry (and its token), any rule change replaces the shop's rules token, a promote or rollback
+replaces its models token. A key whose token changed is never read again and expires on its own.
+A cached page is found with two cache round trips and no query beyond the availability check.
 """
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db import transaction
 
-from catalog.models import Shop
+from catalog.models import Shop, Shopper
 
-# Popularity, trends and availability move with other shoppers' events and catalog updates;
-# the layout is served at most this long before it is composed again.
-PAGE_SECONDS = 120
+# Popularity and trends are counted again this often (homepage.selectors.SHOP_COUNTS_SECONDS), so a
+# layout is composed again as often; availability is checked on every hit, and the tokens cover the rest.
+PAGE_SECONDS = 600
 TOKEN_SECONDS = 7 * 24 * 3600
 
 
@@ -31,8 +33,13 @@ def _shop_token_key(shop: Shop) -> str:
     return f"homepage:rules:{_shop_identity(shop)}"
 
 
-def _shopper_token_key(shop: Shop, shopper_pk: int) -> str:
-    return f"homepage:shopper:{_shop_identity(shop)}:{shopper_pk}"
+def _shopper_key(shop: Shop, external_id: str) -> str:
+    # Hashed: storefront ids may hold characters a cache key must not.
+    return f"homepage:shopper:{_shop_identity(shop)}:{hashlib.sha1(external_id.encode()).hexdigest()}"
+
+
+def _models_token_key(shop: Shop) -> str:
+    return f"homepage:models:{_shop_identity(shop)}"
 
 
 def _new_token() -> str:
@@ -63,12 +70,19 @@ def homepage_rules_changes_silenced() -> Iterator[None]:
         _rules_silenced.reset(reset)
 
 
-def homepage_shoppers_changed(*, shop: Shop, shopper_pks: Iterable[int]) -> None:
-    """These shoppers' cached pages are stale (they have new events): one round trip for the batch."""
-    token = _new_token()
-    keys = {_shopper_token_key(shop, pk): token for pk in set(shopper_pks)}
+def homepage_shoppers_changed(*, shop: Shop, external_ids: Iterable[str]) -> None:
+    """These shoppers' cached pages are stale (new events, opt-out, erasure): one round trip for the batch.
+
+    Their entries are dropped, so the next page reads the shopper again and starts a new token.
+    """
+    keys = [_shopper_key(shop, external_id) for external_id in set(external_ids)]
     if keys:
-        cache.set_many(keys, TOKEN_SECONDS)
+        cache.delete_many(keys)
+
+
+def homepage_models_changed(*, shop: Shop) -> None:
+    """Every cached page of the shop is stale: another model version serves."""
+    _token_bump_through_commit(_models_token_key(shop))
 
 
 def _token_read(key: str, found: str | None) -> str:
@@ -86,24 +100,55 @@ def _token_bump_through_commit(key: str) -> None:
         transaction.on_commit(lambda: cache.set(key, _new_token(), TOKEN_SECONDS))
 
 
-def _tokens(shop: Shop, shopper_pk: int | None) -> tuple[str, str]:
-    keys = [_shop_token_key(shop)] + ([_shopper_token_key(shop, shopper_pk)] if shopper_pk else [])
-    found = cache.get_many(keys)
-    tokens = [_token_read(key, found.get(key)) for key in keys]
-    return tokens[0], tokens[1] if shopper_pk else "anonymous"
-
-
 def rules_token(*, shop: Shop) -> str:
     """The shop's rules version, as the per-process rule copies know it."""
     key = _shop_token_key(shop)
     return _token_read(key, cache.get(key))
 
 
-def page_cache_key(*, shop: Shop, shopper_pk: int | None, version_ids: Iterable[int], request_shape: str) -> str:
-    rules, shopper_token = _tokens(shop, shopper_pk)
-    versions = "-".join(map(str, sorted(version_ids)))
+UNREAD = object()  # the shopper was not read: their entry was cached
+
+
+@dataclass(frozen=True)
+class PageTokens:
+    rules: str
+    models: str
+    shopper_entry: dict  # token, known and opt_out of the shopper id asked for
+    shopper: object  # the Shopper (or None) when it was read to make the entry, else UNREAD
+
+
+def _shopper_entry(shopper: Shopper | None) -> dict:
+    return {"token": _new_token(), "known": shopper is not None, "opt_out": bool(shopper and shopper.personalization_opt_out)}
+
+
+def page_tokens(*, shop: Shop, shopper_external_id: str, shopper_read: Callable[[], Shopper | None]) -> PageTokens:
+    """The tokens a page's key is made of, in one round trip; the shopper is read only when their entry is missing."""
+    rules_key, models_key, shopper_key = _shop_token_key(shop), _models_token_key(shop), _shopper_key(shop, shopper_external_id)
+    found = cache.get_many([rules_key, models_key, shopper_key])
+    entry, shopper = found.get(shopper_key), UNREAD
+    if entry is None:
+        shopper = shopper_read()
+        # Read before the entry is made: an event stored in between drops it again, so nothing stale keeps it.
+        cache.add(shopper_key, _shopper_entry(shopper), TOKEN_SECONDS)
+        entry = cache.get(shopper_key) or _shopper_entry(shopper)
+    return PageTokens(
+        rules=_token_read(rules_key, found.get(rules_key)), models=_token_read(models_key, found.get(models_key)),
+        shopper_entry=entry, shopper=shopper,
+    )
+
+
+def models_token(*, shop: Shop) -> str:
+    """The shop's serving versions, as the per-process copies know them."""
+    key = _models_token_key(shop)
+    return _token_read(key, cache.get(key))
+
+
+def page_cache_key(*, shop: Shop, tokens: PageTokens, shopper_external_id: str, request_shape: str) -> str:
+    # Unknown shoppers share one cold-start page: the id goes in the key only once it has events.
+    entry = tokens.shopper_entry
+    who = f"{hashlib.sha1(shopper_external_id.encode()).hexdigest()}:{entry['token']}" if entry["known"] else "anonymous"
     shape = hashlib.sha1(request_shape.encode()).hexdigest()[:16]
-    return f"homepage:page:{_shop_identity(shop)}:{rules}:{versions}:{shopper_pk or 0}:{shopper_token}:{shape}"
+    return f"homepage:page:{_shop_identity(shop)}:{tokens.rules}:{tokens.models}:{who}:{shape}"
 
 
 def page_get(key: str):

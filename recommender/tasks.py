@@ -21,17 +21,3 @@ def train_scheduled_task() -> None:
     services.training_runs_reap_stale()
     for shop in Shop.objects.all():
         services.training_dispatch(shop=shop)
-
-
-@shared_task(time_limit=3600)
-def score_active_shoppers_task(shop_id: int) -> None:
-    shop = Shop.objects.filter(pk=shop_id).first()
-    if shop is None:
-        return
-    services.candidates_precompute(shop=shop)
-
-
-@shared_task
-def score_scheduled_task() -> None:
-    for shop_id in Shop.objects.values_list("pk", flat=True):
-        score_active_shoppers_task.delay(shop_id)

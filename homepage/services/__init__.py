@@ -8,7 +8,8 @@ from .compose import (
     rail_compose,
     recommendations_compose,
 )
-from .serve import homepage_serve, recommendations_serve, similar_items_serve
+from .precompute import homepages_precompute, shoppers_recently_active
+from .serve import homepage_layout, homepage_serve, recommendations_serve, similar_items_serve
 from .similar import similar_items
 
 __all__ = [
@@ -18,10 +19,13 @@ __all__ = [
     "PageRequestInvalid",
     "default_rails_ensure",
     "homepage_compose",
+    "homepage_layout",
     "homepage_serve",
+    "homepages_precompute",
     "rail_compose",
     "recommendations_compose",
     "recommendations_serve",
+    "shoppers_recently_active",
     "similar_items",
     "similar_items_serve",
 ]

@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from catalog.models import Item, Shop, Shopper
 from merchandising.models import Rail, RailKind
-from recommender.models import ModelVersion
 
 from .. import selectors
 from ..cache import homepage_rules_changed
@@ -211,22 +210,19 @@ def homepage_compose(
     page: int = 1,
     debug: bool = False,
     now: datetime | None = None,
-    versions: list[ModelVersion] | None = None,
 ) -> Page:
     """The shopper's page (cold start for None, non-personalized for an opted-out shopper).
 
     `rail_keys` picks rails, `size` overrides every rail's size, `exclude` holds item pks the storefront
     already shows. `page` > 1 gives the next items of the one rail named, never any of its earlier pages
     (as composed on the full page, and on its own). `debug` adds each item's scores and rules, for the
-    console preview; `now` previews another moment (a campaign's start). `versions` are the serving
-    model versions when the caller has read them already.
+    console preview; `now` previews another moment (a campaign's start).
     """
     now = now or timezone.now()
     return _with_current_catalog(
         shop,
         lambda: _homepage_compose(
             shop=shop, shopper=shopper, rail_keys=rail_keys, size=size, exclude=exclude, page=page, debug=debug, now=now,
-            versions=versions,
         ),
     )
 
@@ -258,7 +254,6 @@ def _homepage_compose(
     page: int,
     debug: bool,
     now: datetime,
-    versions: list[ModelVersion] | None,
 ) -> Page:
     rules = rulebook(shop=shop)
     if not rules.rails:
@@ -267,7 +262,7 @@ def _homepage_compose(
     rails = rules.rails
     selected = _selected_rails(rails, rail_keys, page)
     context = page_context_build(
-        shop=shop, shopper=shopper, now=now, exclude=set(exclude), debug=debug, rules=rules, versions=versions
+        shop=shop, shopper=shopper, now=now, exclude=set(exclude), debug=debug, rules=rules
     )
     result = Page(shopper_known=shopper is not None, personalized=context.personalized, generated_at=now)
     if page == 1:

@@ -16,7 +16,7 @@ from django.db.models import Q, Value
 from catalog.models import Event, EventType, Item, Shop, Shopper
 from merchandising.models import Adjustment, Block, Pin
 from recommender.models import Family, ItemEmbedding, ModelVersion, ShopperProfile
-from recommender.selectors import RecentEvents, active_versions
+from recommender.selectors import RecentEvents
 
 from .. import selectors
 from ..rulebook import Rulebook, rulebook
@@ -171,12 +171,10 @@ def page_context_build(
     exclude: set[int],
     debug: bool = False,
     rules: Rulebook | None = None,
-    versions: list[ModelVersion] | None = None,
 ) -> PageContext:
-    """What every rail of one page reads; `rules` and `versions` (the serving ones) when the caller has them already."""
+    """What every rail of one page reads; `rules` when the caller has them already."""
     context = PageContext(shop=shop, shopper=shopper, now=now, debug=debug, exclude=set(exclude))
-    serving = active_versions(shop=shop) if versions is None else versions
-    context.versions = {version.family: version for version in serving}
+    context.versions = {version.family: version for version in selectors.serving_versions(shop=shop)}
     context.snapshot = catalog_snapshot(shop=shop)
     # The page's own copy (a fraction of a millisecond): pinned items and items the snapshot lacks go in it.
     context.items = dict(context.snapshot.items)

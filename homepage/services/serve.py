@@ -6,7 +6,6 @@ import uuid
 from django.utils import timezone
 
 from catalog.models import Item, Shop, Shopper
-from recommender.selectors import active_versions
 
 from .. import cache, selectors
 from .compose import Page, PageItem, homepage_compose, recommendations_compose
@@ -58,7 +57,7 @@ def _item_pks(shop: Shop, external_ids: list[str]) -> set[int]:
     return set(Item.objects.filter(shop=shop, external_id__in=external_ids).values_list("pk", flat=True))
 
 
-def homepage_serve(
+def homepage_layout(
     *,
     shop: Shop,
     shopper_external_id: str,
@@ -67,36 +66,35 @@ def homepage_serve(
     exclude: list[str] | None = None,
     page: int = 1,
 ) -> dict:
-    """The storefront's homepage for one shopper id: served from the cache while the shopper has no new
-    event, no rule changed, the same model versions serve and no served item went out of stock."""
-    shopper = _shopper(shop, shopper_external_id)
+    """The page's layout, from the cache while the shopper has no new event, no rule changed, the same
+    model versions serve and no served item went out of stock; composed and cached otherwise."""
     exclude_pks = _item_pks(shop, exclude or [])
+    tokens = cache.page_tokens(
+        shop=shop, shopper_external_id=shopper_external_id, shopper_read=lambda: _shopper(shop, shopper_external_id)
+    )
     shape = json.dumps(
-        {
-            "rails": rail_keys, "size": size, "exclude": sorted(exclude_pks), "page": page,
-            "opt_out": shopper.personalization_opt_out if shopper else None,
-        },
+        {"rails": rail_keys, "size": size, "exclude": sorted(exclude_pks), "page": page, "opt_out": tokens.shopper_entry["opt_out"]},
         sort_keys=True,
     )
-    versions = active_versions(shop=shop)
-    key = cache.page_cache_key(
-        shop=shop, shopper_pk=shopper.pk if shopper else None,
-        version_ids=[version.pk for version in versions], request_shape=shape,
-    )
+    key = cache.page_cache_key(shop=shop, tokens=tokens, shopper_external_id=shopper_external_id, request_shape=shape)
     cached = cache.page_get(key)
     # Items go out of stock through catalog updates, which the page's key does not follow: checked on every hit.
     if cached is not None and selectors.items_all_available(shop=shop, item_pks=cached["item_pks"]):
-        return _stamped(cached["body"])
-    composed = homepage_compose(
-        shop=shop, shopper=shopper, rail_keys=rail_keys, size=size, exclude=exclude_pks, page=page, versions=versions
-    )
+        return cached["body"]
+    shopper = _shopper(shop, shopper_external_id) if tokens.shopper is cache.UNREAD else tokens.shopper
+    composed = homepage_compose(shop=shop, shopper=shopper, rail_keys=rail_keys, size=size, exclude=exclude_pks, page=page)
     body = page_body(composed)
     seconds = cache.PAGE_SECONDS
     if composed.valid_until is not None:
         seconds = min(seconds, int((composed.valid_until - composed.generated_at).total_seconds()))
     item_pks = [entry.item.pk for rail in composed.rails for entry in rail.items]
     cache.page_set(key, {"body": body, "item_pks": item_pks}, seconds)
-    return _stamped(body)
+    return body
+
+
+def homepage_serve(**request) -> dict:
+    """The storefront's homepage for one shopper id (the arguments of `homepage_layout`), stamped for this serve."""
+    return _stamped(homepage_layout(**request))
 
 
 def recommendations_serve(*, shop: Shop, shopper_external_id: str, k: int, exclude: list[str] | None = None) -> dict:

@@ -1,4 +1,4 @@
-from .candidates import candidates_for, candidates_precompute
+from .candidates import candidates_for
 from .embeddings import item_embeddings_refresh
 from .profiles import shopper_profile_refresh
 from .registry import version_promote, version_rollback
@@ -6,7 +6,6 @@ from .training import model_version_train, training_dispatch, training_runs_reap
 
 __all__ = [
     "candidates_for",
-    "candidates_precompute",
     "item_embeddings_refresh",
     "model_version_train",
     "shopper_profile_refresh",

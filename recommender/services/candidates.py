@@ -1,18 +1,14 @@
 """Scored candidates from every serving model, read online from the shopper's events up to now."""
 
-from datetime import timedelta
-
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from django.utils import timezone
 
 from catalog.models import Shop, Shopper
 
 from ..ml.topk import top_indices
 from ..models import Family, ModelVersion
 from ..selectors import RecentEvents, active_versions, shopper_recent_events
-from .profiles import shopper_profile_refresh
 from .registry import model_load
 
 CACHE_SECONDS = 6 * 3600
@@ -77,18 +73,6 @@ def candidates_for(
     candidates = _score(versions, shopper, k, recent.events[-settings.VITRINE_SEQUENCE_LENGTH :])
     cache.set(key, {"k": k, "candidates": candidates}, CACHE_SECONDS)
     return candidates
-
-
-def candidates_precompute(*, shop: Shop, days: int = 30, k: int = 100) -> int:
-    """Score shoppers active in the last `days` ahead of their visit, and refresh their interest tags."""
-    since = timezone.now() - timedelta(days=days)
-    shoppers = Shopper.objects.filter(shop=shop, events__occurred_at__gte=since, personalization_opt_out=False).distinct()
-    count = 0
-    for shopper in shoppers.iterator(chunk_size=500):
-        candidates_for(shopper=shopper, k=k)
-        shopper_profile_refresh(shopper=shopper)
-        count += 1
-    return count
 
 
 def _single_thread() -> None:

@@ -46,8 +46,9 @@ def version_promote(*, version: ModelVersion) -> ModelVersion:
     ModelVersion.objects.filter(shop=version.shop, family=version.family, is_active=True).exclude(pk=version.pk).update(
         is_active=False
     )
-    ModelVersion.objects.filter(pk=version.pk).update(is_active=True)
     version.is_active = True
+    # Saved rather than updated: the save signal tells the page cache that another version serves.
+    version.save(update_fields=["is_active"])
     logger.info("Shop %s: %s version #%s now serves", version.shop.slug, version.family, version.pk)
     if version.family == Family.FINETUNED_TEXT:
         from .training import encoder_dependents_dispatch  # training promotes through this module

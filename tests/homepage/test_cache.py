@@ -33,7 +33,10 @@ def test_a_repeated_request_is_served_from_the_cache_with_a_new_request_id(serve
 
     assert _layout(second) == _layout(first)
     assert second["request_id"] != first["request_id"]
-    assert len(queries) <= 6  # key, shopper, versions, the availability check: no composition
+    # The API key and the availability check: the shopper, the serving versions and the rules come from the cache.
+    assert [query["sql"].split(" FROM ")[1].split()[0] for query in queries.captured_queries] == [
+        '"catalog_apikey"', '"catalog_item"'
+    ]
 
 
 def test_a_rule_change_invalidates_the_cached_page(served, storefront_a):
@@ -77,6 +80,17 @@ def test_a_new_event_of_the_shopper_invalidates_their_cached_page(served, storef
 
     page = _get(storefront_a, shopper.external_id)
     assert perfume.external_id not in [item["item_id"] for rail in page["rails"] for item in rail["items"]]
+
+
+def test_an_opt_out_saved_in_the_admin_reaches_the_next_page(served, storefront_a):
+    shopper = ShopperFactory(shop=served)
+    record(shopper, Item.objects.get(shop=served, title="Clay face mask"))
+    assert _get(storefront_a, shopper.external_id)["shopper"]["personalized"] is True
+
+    shopper.personalization_opt_out = True
+    shopper.save()
+
+    assert _get(storefront_a, shopper.external_id)["shopper"] == {"known": True, "personalized": False}
 
 
 def test_a_promoted_model_version_changes_the_cache_key(pattern_shop, train, storefront_a):

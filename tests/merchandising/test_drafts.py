@@ -36,7 +36,7 @@ def _retitle(shop, actor, rail, title):
 
 
 def _rules_token(shop) -> str:
-    return cache.page_cache_key(shop=shop, shopper_pk=None, version_ids=[], request_shape="")
+    return cache.rules_token(shop=shop)
 
 
 def test_without_a_draft_a_change_is_live_and_audit_logged(shop_a, merchandiser_a, rails):
