@@ -3,13 +3,14 @@ import json
 import secrets
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
-from homepage.cache import homepage_catalog_changed
+from homepage.cache import homepage_catalog_changed, token_bump_through_commit, token_read
 
 from .models import ApiKey, Event, Item, Shop, Shopper
 from .validation import RecordInvalid, event_clean, item_clean
@@ -56,16 +57,33 @@ def api_key_create(*, shop: Shop, name: str) -> tuple[ApiKey, str]:
     return api_key, raw_key
 
 
+# Every storefront request authenticates: each process keeps the keys it has checked (with their
+# shops), read again from the database once any key or shop is saved or deleted (catalog.signals).
+API_KEYS_TOKEN = "catalog:api-keys"
+_authenticated: dict[str, tuple[str, ApiKey]] = {}  # by key hash: (keys token when read, the key)
+
+
+def api_keys_changed() -> None:
+    """A key was revoked or a shop edited: every process reads the keys it has checked again."""
+    token_bump_through_commit(API_KEYS_TOKEN)
+
+
 def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
-    api_key = (
-        ApiKey.objects.select_related("shop").filter(prefix=raw_key[: ApiKey.PREFIX_LENGTH]).first()
-    )
-    if api_key is None or not api_key.matches(raw_key):
-        return None
+    key_hash = ApiKey.hash_key(raw_key)
+    token = token_read(API_KEYS_TOKEN, cache.get(API_KEYS_TOKEN))
+    found = _authenticated.get(key_hash)
+    if found is not None and found[0] == token:
+        api_key = found[1]
+    else:
+        api_key = ApiKey.objects.select_related("shop").filter(prefix=raw_key[: ApiKey.PREFIX_LENGTH]).first()
+        if api_key is None or not api_key.matches(raw_key):
+            return None
+        _authenticated[key_hash] = (token, api_key)
     now = timezone.now()
     # One write a minute at most: the key is checked on every storefront request.
     if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
     return api_key
 
 

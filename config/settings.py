@@ -117,7 +117,7 @@ REDIS_DB = env_int("VITRINE_REDIS_DB", 0)
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.cache.ReusedClientRedisCache",
         "LOCATION": redis_url(REDIS_DB),
         "KEY_PREFIX": "vitrine",
     }

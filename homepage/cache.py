@@ -52,7 +52,7 @@ _rules_silenced: ContextVar[bool] = ContextVar("homepage_rules_silenced", defaul
 def homepage_rules_changed(*, shop: Shop) -> None:
     """Every cached page of the shop is stale: a rail, pin, adjustment, block or campaign changed."""
     if not _rules_silenced.get():
-        _token_bump_through_commit(_shop_token_key(shop))
+        token_bump_through_commit(_shop_token_key(shop))
 
 
 def rules_changes_silenced() -> bool:
@@ -82,10 +82,10 @@ def homepage_shoppers_changed(*, shop: Shop, external_ids: Iterable[str]) -> Non
 
 def homepage_models_changed(*, shop: Shop) -> None:
     """Every cached page of the shop is stale: another model version serves."""
-    _token_bump_through_commit(_models_token_key(shop))
+    token_bump_through_commit(_models_token_key(shop))
 
 
-def _token_read(key: str, found: str | None) -> str:
+def token_read(key: str, found: str | None) -> str:
     if found is None:
         # A missing token must not match anything cached under an earlier, evicted one: start a new one.
         cache.add(key, _new_token(), TOKEN_SECONDS)
@@ -93,7 +93,7 @@ def _token_read(key: str, found: str | None) -> str:
     return found
 
 
-def _token_bump_through_commit(key: str) -> None:
+def token_bump_through_commit(key: str) -> None:
     cache.set(key, _new_token(), TOKEN_SECONDS)
     if transaction.get_connection().in_atomic_block:
         # A process reading before the commit keeps the old rows under the new token: bump again after it.
@@ -103,7 +103,7 @@ def _token_bump_through_commit(key: str) -> None:
 def rules_token(*, shop: Shop) -> str:
     """The shop's rules version, as the per-process rule copies know it."""
     key = _shop_token_key(shop)
-    return _token_read(key, cache.get(key))
+    return token_read(key, cache.get(key))
 
 
 UNREAD = object()  # the shopper was not read: their entry was cached
@@ -132,7 +132,7 @@ def page_tokens(*, shop: Shop, shopper_external_id: str, shopper_read: Callable[
         cache.add(shopper_key, _shopper_entry(shopper), TOKEN_SECONDS)
         entry = cache.get(shopper_key) or _shopper_entry(shopper)
     return PageTokens(
-        rules=_token_read(rules_key, found.get(rules_key)), models=_token_read(models_key, found.get(models_key)),
+        rules=token_read(rules_key, found.get(rules_key)), models=token_read(models_key, found.get(models_key)),
         shopper_entry=entry, shopper=shopper,
     )
 
@@ -140,7 +140,7 @@ def page_tokens(*, shop: Shop, shopper_external_id: str, shopper_read: Callable[
 def models_token(*, shop: Shop) -> str:
     """The shop's serving versions, as the per-process copies know them."""
     key = _models_token_key(shop)
-    return _token_read(key, cache.get(key))
+    return token_read(key, cache.get(key))
 
 
 def page_cache_key(*, shop: Shop, tokens: PageTokens, shopper_external_id: str, request_shape: str) -> str:
@@ -166,10 +166,10 @@ def _catalog_token_key(shop: Shop) -> str:
 
 def homepage_catalog_changed(*, shop: Shop) -> None:
     """Every process's snapshot of the shop's catalog is stale: items or their embeddings changed."""
-    _token_bump_through_commit(_catalog_token_key(shop))
+    token_bump_through_commit(_catalog_token_key(shop))
 
 
 def catalog_token(*, shop: Shop) -> str:
     """The shop's catalog version as the snapshots know it; one cache read per page."""
     key = _catalog_token_key(shop)
-    return _token_read(key, cache.get(key))
+    return token_read(key, cache.get(key))

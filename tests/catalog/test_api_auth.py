@@ -1,4 +1,6 @@
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 ENDPOINTS = [
     ("post", "/api/v1/items"),
@@ -27,10 +29,32 @@ def test_an_unknown_key_is_refused(anonymous, method, url):
 
 
 @pytest.mark.django_db
-def test_a_revoked_key_is_refused(shop_a, storefront_a):
-    shop_a.api_keys.update(revoked=True)
-    response = storefront_a.post("/api/v1/items", [{"item_id": "i1", "title": "Lipstick"}], format="json")
-    assert response.status_code == 401
+def test_a_key_revoked_in_the_admin_is_refused_at_once(shop_a, storefront_a):
+    items = [{"item_id": "i1", "title": "Lipstick"}]
+    assert storefront_a.post("/api/v1/items", items, format="json").status_code == 200  # checked, and kept by this process
+
+    key = shop_a.api_keys.get()
+    key.revoked = True
+    key.save()  # as the admin's change form does
+
+    assert storefront_a.post("/api/v1/items", items, format="json").status_code == 401
+
+
+@pytest.mark.django_db
+def test_a_checked_key_is_read_again_only_once_its_shop_changes(shop_a, storefront_a):
+    def key_read() -> bool:
+        with CaptureQueriesContext(connection) as queries:
+            assert storefront_a.get("/api/v1/homepage/visitor").status_code == 200
+        return any('FROM "catalog_apikey"' in query["sql"] for query in queries.captured_queries)
+
+    key_read()
+    assert not key_read()
+
+    shop_a.name = "Renamed"
+    shop_a.save()  # the process's copy of the shop is stale
+
+    assert key_read()
+    assert not key_read()
 
 
 @pytest.mark.django_db
