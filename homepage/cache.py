@@ -8,6 +8,7 @@ A cached page is found with two cache round trips and no query beyond the availa
 
 import hashlib
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -27,6 +28,26 @@ TOKEN_SECONDS = 7 * 24 * 3600
 def _shop_identity(shop: Shop) -> str:
     # The creation time beside the pk: a database rebuilt from scratch reuses pks, not timestamps.
     return f"{shop.pk}.{int(shop.created_at.timestamp() * 1_000_000)}"
+
+
+class ProcessCopies:
+    """This process's copies of something read per shop (its rules, its serving versions), each kept while
+    the shop's token is the one it was read under; past `max_shops` the least recently used is dropped."""
+
+    def __init__(self, max_shops: int = 16):
+        self.max_shops = max_shops
+        self._copies: OrderedDict[str, tuple[str, object]] = OrderedDict()
+
+    def get(self, shop: Shop, token: str, read: Callable[[], object]):
+        # Callers read the token before `read` runs: a write landing in between replaces it again on commit.
+        key = _shop_identity(shop)
+        found = self._copies.get(key)
+        if found is None or found[0] != token:
+            found = self._copies[key] = (token, read())
+        self._copies.move_to_end(key)
+        while len(self._copies) > self.max_shops:
+            self._copies.popitem(last=False)
+        return found[1]
 
 
 def _shop_token_key(shop: Shop) -> str:

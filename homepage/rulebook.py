@@ -6,7 +6,6 @@ through the models' signals), once when it is made and once when it commits. A d
 rules inside a transaction it rolls back, without replacing the token: it reads the database.
 """
 
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,7 +14,7 @@ from django.db.models.signals import post_delete, post_save
 from catalog.models import Shop
 from merchandising.models import Adjustment, Block, Campaign, Pin, Rail
 
-from .cache import _shop_identity, homepage_rules_changed, rules_changes_silenced, rules_token
+from .cache import ProcessCopies, homepage_rules_changed, rules_changes_silenced, rules_token
 
 MAX_SHOPS = 16
 
@@ -79,23 +78,15 @@ def _rulebook_read(shop: Shop, token: str) -> Rulebook:
     )
 
 
-_rulebooks: OrderedDict[str, Rulebook] = OrderedDict()
+_rulebooks = ProcessCopies(MAX_SHOPS)
 
 
 def rulebook(*, shop: Shop) -> Rulebook:
     """The shop's rules as of its current token; the database's own when a draft's preview is running."""
     if rules_changes_silenced():
         return _rulebook_read(shop, "draft")
-    key = _shop_identity(shop)
-    # The token is read before the rows: a write landing in between replaces it again when it commits.
     token = rules_token(shop=shop)
-    found = _rulebooks.get(key)
-    if found is None or found.token != token:
-        found = _rulebooks[key] = _rulebook_read(shop, token)
-    _rulebooks.move_to_end(key)
-    while len(_rulebooks) > MAX_SHOPS:
-        _rulebooks.popitem(last=False)
-    return found
+    return _rulebooks.get(shop, token, lambda: _rulebook_read(shop, token))
 
 
 def _rule_saved_or_deleted(sender, instance, **kwargs) -> None:

@@ -13,7 +13,7 @@ from merchandising.models import Rail, RailKind
 from recommender.models import ModelVersion
 from recommender.selectors import active_versions
 
-from .cache import _shop_identity, models_token
+from .cache import ProcessCopies, models_token
 
 Ranked = list[tuple[int, float]]
 
@@ -157,18 +157,12 @@ def impression_counts_recent(*, shop: Shop, item_pks: list[int], now: datetime) 
     return {pk: shown.get(pk, 0) for pk in item_pks}
 
 
-_serving: dict[str, tuple[str, list[ModelVersion]]] = {}  # by shop identity: (models token, serving versions)
+_serving = ProcessCopies()
 
 
 def serving_versions(*, shop: Shop) -> list[ModelVersion]:
     """The shop's serving model versions, read once per process and models token (a promote replaces it)."""
-    key = _shop_identity(shop)
-    # The token is read before the rows: a promote landing in between replaces it again on commit.
-    token = models_token(shop=shop)
-    found = _serving.get(key)
-    if found is None or found[0] != token:
-        found = _serving[key] = (token, active_versions(shop=shop))
-    return found[1]
+    return _serving.get(shop, models_token(shop=shop), lambda: active_versions(shop=shop))
 
 
 def items_all_available(*, shop: Shop, item_pks: list[int]) -> bool:
