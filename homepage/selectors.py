@@ -165,17 +165,54 @@ def serving_versions(*, shop: Shop) -> list[ModelVersion]:
     return _serving.get(shop, models_token(shop=shop), lambda: active_versions(shop=shop))
 
 
+# The reads of every composed page run as raw SQL: compiling these small queries through the ORM cost
+# three to four times as long as running them.
+_SHOPPER_COLUMNS = ("id", "shop_id", "external_id", "personalization_opt_out", "created_at")
+_SHOPPER_READ = (
+    f"SELECT {', '.join(_SHOPPER_COLUMNS)} FROM {Shopper._meta.db_table} WHERE shop_id = %s AND external_id = %s"
+)
+
+
+def _rows(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def shopper_get(*, shop: Shop, external_id: str) -> Shopper | None:
+    """The shop's shopper with this storefront id; their attributes load only when asked for."""
+    rows = _rows(_SHOPPER_READ, [shop.pk, external_id])
+    if not rows:
+        return None
+    shopper = Shopper.from_db(connection.alias, list(_SHOPPER_COLUMNS), rows[0])
+    shopper.shop = shop
+    return shopper
+
+
+_PAGE_EVENTS_READ = f"""
+    (SELECT item_id, type, occurred_at, id, true FROM {Event._meta.db_table}
+     WHERE shopper_id = %(shopper)s AND item_id IS NOT NULL ORDER BY occurred_at DESC, id DESC LIMIT %(limit)s)
+    UNION ALL
+    (SELECT item_id, type, occurred_at, id, false FROM {Event._meta.db_table}
+     WHERE shopper_id = %(shopper)s AND item_id IS NOT NULL
+       AND (type = %(dislike)s OR (type = %(purchase)s AND occurred_at >= %(since)s)))
+"""
+
+
+def shopper_page_events(*, shopper: Shopper, limit: int, since: datetime) -> list[tuple[int, str, datetime, int, bool]]:
+    """(item pk, type, occurred at, event id, latest) rows, in one query: the shopper's `limit` latest events with
+    an item (latest true), then every dislike and every purchase since `since` (latest false)."""
+    params = {"shopper": shopper.pk, "limit": limit, "dislike": EventType.DISLIKE, "purchase": EventType.PURCHASE, "since": since}
+    return _rows(_PAGE_EVENTS_READ, params)
+
+
 def items_all_available(*, shop: Shop, item_pks: list[int]) -> bool:
     """Asked of every page served, cached or not: one array parameter, so the SQL is the same for every page
     (the ORM's `pk__in` builds and parses a placeholder per item, which cost more than the query itself)."""
     if not item_pks:
         return True
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT 1 FROM {Item._meta.db_table} WHERE shop_id = %s AND id = ANY(%s) AND NOT available LIMIT 1",
-            [shop.pk, list(item_pks)],
-        )
-        return cursor.fetchone() is None
+    sql = f"SELECT 1 FROM {Item._meta.db_table} WHERE shop_id = %s AND id = ANY(%s) AND NOT available LIMIT 1"
+    return not _rows(sql, [shop.pk, list(item_pks)])
 
 
 def for_you_rail(*, shop: Shop) -> Rail | None:

@@ -37,6 +37,7 @@ class CatalogSnapshot:
     loaded_at: float
     items: dict[int, Item]
     newest: list[Item]  # available items, newest first
+    available_pks: frozenset[int]
     vectors: np.ndarray  # L2-normalised text embeddings, one row per embedded item
     vector_pks: list[int]  # the item of each row
     vector_rows: dict[int, int]
@@ -98,7 +99,8 @@ def _snapshot_load(shop: Shop, token: str) -> CatalogSnapshot:
     newest = sorted((item for item in items.values() if item.available), key=lambda item: (item.created_at, item.pk), reverse=True)
     vectors, vector_pks = _vectors_load(shop)
     return CatalogSnapshot(
-        token=token, loaded_at=time.monotonic(), items=items, newest=newest, vectors=vectors, vector_pks=vector_pks,
+        token=token, loaded_at=time.monotonic(), items=items, newest=newest, available_pks=frozenset(item.pk for item in newest),
+        vectors=vectors, vector_pks=vector_pks,
         vector_rows={pk: row for row, pk in enumerate(vector_pks)},
     )
 

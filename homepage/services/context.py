@@ -11,9 +11,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Q, Value
 
-from catalog.models import Event, EventType, Item, Shop, Shopper
+from catalog.models import EventType, Item, Shop, Shopper
 from merchandising.models import Adjustment, Block, Pin
 from recommender.models import Family, ItemEmbedding, ModelVersion, ShopperProfile
 from recommender.selectors import RecentEvents
@@ -194,13 +193,9 @@ def page_context_build(
 def _shopper_events_read(context: PageContext) -> None:
     """The shopper's latest events (their history) and every dislike and recent purchase, in one query."""
     since = context.now - timedelta(days=BOUGHT_RECENTLY_DAYS)
-    events = Event.objects.filter(shopper=context.shopper, item__isnull=False)
-    columns = ("item_id", "type", "occurred_at", "pk")
-    latest = events.order_by("-occurred_at", "-pk").values_list(*columns, Value(True))[:HISTORY_LIMIT]
-    settled = events.filter(Q(type=EventType.DISLIKE) | Q(type=EventType.PURCHASE, occurred_at__gte=since))
     history = []
-    for pk, kind, occurred_at, event_pk, in_history in latest.union(settled.values_list(*columns, Value(False)), all=True):
-        if in_history:
+    for pk, kind, occurred_at, event_pk, latest in selectors.shopper_page_events(shopper=context.shopper, limit=HISTORY_LIMIT, since=since):
+        if latest:
             history.append((occurred_at, event_pk, pk, kind))
         else:
             (context.disliked if kind == EventType.DISLIKE else context.bought_recently).add(pk)

@@ -3,6 +3,7 @@
 import random
 from dataclasses import dataclass, field
 from datetime import timedelta
+from operator import itemgetter
 
 import numpy as np
 
@@ -41,7 +42,12 @@ def candidates_filter(context: PageContext, pks: list[int], *, leave_out_own: bo
     own = context.own_items if leave_out_own else set()
     dropped = context.exclude | context.placed | context.disliked | context.bought_recently | own | reserved
     items = context.items
-    kept = [pk for pk in dict.fromkeys(pks) if pk not in dropped and (item := items.get(pk)) is not None and item.available]
+    # The snapshot's available set answers for nearly every candidate; items loaded beside it answer for themselves.
+    available = context.snapshot.available_pks if context.snapshot else frozenset()
+    kept = [
+        pk for pk in dict.fromkeys(pks)
+        if pk not in dropped and (pk in available or ((item := items.get(pk)) is not None and item.available))
+    ]
     if context.blocks:
         kept = [pk for pk in kept if not item_blocked(context, items[pk])]
     return kept
@@ -50,7 +56,7 @@ def candidates_filter(context: PageContext, pks: list[int], *, leave_out_own: bo
 def _ranked_rows(ranked: Ranked, index: dict[int, int]) -> list[int]:
     """Rows (positions in the candidate list) of a family's candidates that were kept, best first, once each."""
     rows, seen = [], set()
-    for pk, _ in sorted(ranked, key=lambda pair: -pair[1]):
+    for pk, _ in sorted(ranked, key=itemgetter(1), reverse=True):  # reverse keeps ties in their order too
         row = index.get(pk)
         if row is not None and row not in seen:
             seen.add(row)
@@ -83,14 +89,17 @@ class Blend:
         return Blend(pks=self.pks[order], relevance=self.relevance[order], families=families, rules=self.rules)
 
     def slotted(self, context: PageContext, count: int) -> list[Slotted]:
-        """The best `count` candidates, on their way to slots."""
+        """The best `count` candidates, on their way to slots; each family's score only for the console preview."""
         chosen = []
         for row, pk in enumerate(self.pks[:count].tolist()):
-            scores = {family: float(values[row]) for family, values in self.families.items() if not np.isnan(values[row])}
+            scores = self._family_scores(row) if context.debug else {}
             chosen.append(
                 Slotted(item=context.items[pk], families=scores, relevance=float(self.relevance[row]), rules=list(self.rules.get(pk, [])))
             )
         return chosen
+
+    def _family_scores(self, row: int) -> dict[str, float]:
+        return {family: float(values[row]) for family, values in self.families.items() if not np.isnan(values[row])}
 
     def by_text(self) -> list[int]:
         """Candidate pks by the text model's score, then by relevance: new items have text before they have clicks."""
@@ -171,11 +180,13 @@ class Caps:
     brands: dict[str, int] = field(default_factory=dict)
 
     def allows(self, item: Item) -> bool:
-        if self.per_category is not None and self.categories.get(item.category_path, 0) >= self.per_category:
-            return False
-        if self.per_brand is not None and item.brand and self.brands.get(item.brand, 0) >= self.per_brand:
-            return False
-        return True
+        return not self.category_full(item.category_path) and not self.brand_full(item.brand)
+
+    def category_full(self, category: str) -> bool:
+        return self.per_category is not None and self.categories.get(category, 0) >= self.per_category
+
+    def brand_full(self, brand: str) -> bool:
+        return self.per_brand is not None and bool(brand) and self.brands.get(brand, 0) >= self.per_brand
 
     def take(self, item: Item) -> None:
         self.categories[item.category_path] = self.categories.get(item.category_path, 0) + 1
@@ -194,10 +205,10 @@ def diversity_rerank(context: PageContext, pool: list[Slotted], *, count: int, d
     similarity = _similarity_matrix(context, [candidate.item for candidate in pool]) if diversity > 0 else None
     nearest = np.zeros(len(pool), dtype=np.float64)
     open_ = np.asarray([caps.allows(candidate.item) for candidate in pool], dtype=bool)
+    by_category = _rows_by([candidate.item.category_path for candidate in pool])
+    by_brand = _rows_by([candidate.item.brand for candidate in pool])
     chosen = []
-    while len(chosen) < count:
-        if not open_.any():
-            break
+    while len(chosen) < count and open_.any():
         marginal = (1.0 - diversity) * relevance - diversity * nearest
         marginal[~open_] = -np.inf
         pick = int(np.argmax(marginal))
@@ -206,18 +217,21 @@ def diversity_rerank(context: PageContext, pool: list[Slotted], *, count: int, d
         chosen.append(candidate)
         caps.take(candidate.item)
         open_[pick] = False
-        _caps_close(pool, open_, caps, candidate.item)
+        # Taking an item can only fill its own category's or brand's cap.
+        if caps.category_full(candidate.item.category_path):
+            open_[by_category[candidate.item.category_path]] = False
+        if caps.brand_full(candidate.item.brand):
+            open_[by_brand[candidate.item.brand]] = False
         if similarity is not None:
             nearest = np.maximum(nearest, similarity[:, pick])
     return chosen
 
 
-def _caps_close(pool: list[Slotted], open_: np.ndarray, caps: Caps, taken: Item) -> None:
-    # Taking an item can only fill its own category's or brand's cap: only items sharing one are checked again.
-    for index in np.flatnonzero(open_):
-        item = pool[index].item
-        if (item.category_path == taken.category_path or (item.brand and item.brand == taken.brand)) and not caps.allows(item):
-            open_[index] = False
+def _rows_by(values: list[str]) -> dict[str, list[int]]:
+    rows: dict[str, list[int]] = {}
+    for row, value in enumerate(values):
+        rows.setdefault(value, []).append(row)
+    return rows
 
 
 def exploration_count(rail: Rail, size: int) -> int:

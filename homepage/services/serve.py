@@ -48,7 +48,7 @@ def page_body(page: Page) -> dict:
 
 def _shopper(shop: Shop, external_id: str) -> Shopper | None:
     # An unknown shopper is served the cold-start page and is not created: only events create shoppers.
-    return Shopper.objects.filter(shop=shop, external_id=external_id).first()
+    return selectors.shopper_get(shop=shop, external_id=external_id)
 
 
 def _item_pks(shop: Shop, external_ids: list[str]) -> set[int]:

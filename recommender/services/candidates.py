@@ -41,7 +41,7 @@ def _score(versions: list[ModelVersion], shopper: Shopper | None, k: int, events
         types = np.asarray([code for _, code in known], dtype=np.int64)
         scores = score_history(version.family, loaded.model, items, types)
         top = top_indices(scores, k, exclude=np.unique(items))
-        candidates[version.family] = [(int(loaded.item_pks[index]), float(scores[index])) for index in top]
+        candidates[version.family] = list(zip(loaded.item_pks[top].tolist(), scores[top].tolist()))
     return candidates
 
 
