@@ -1,3 +1,4 @@
+from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
@@ -104,7 +105,7 @@ class HomepageApi(APIView):
             )
         except services.PageRequestInvalid as invalid:
             raise ValidationError(str(invalid), code=invalid.code) from invalid
-        return Response(body)
+        return HttpResponse(body, content_type="application/json")
 
 
 class SimilarItemsApi(APIView):

@@ -22,6 +22,8 @@ from catalog.models import Shop, Shopper
 # Popularity and trends are counted again this often (homepage.selectors.SHOP_COUNTS_SECONDS), so a
 # layout is composed again as often; availability is checked on every hit, and the tokens cover the rest.
 PAGE_SECONDS = 600
+# Part of every page key: a release that changes what a cached page holds never reads the previous release's.
+PAGE_FORMAT = 2
 TOKEN_SECONDS = 7 * 24 * 3600
 
 
@@ -169,7 +171,7 @@ def page_cache_key(*, shop: Shop, tokens: PageTokens, shopper_external_id: str, 
     entry = tokens.shopper_entry
     who = f"{hashlib.sha1(shopper_external_id.encode()).hexdigest()}:{entry['token']}" if entry["known"] else "anonymous"
     shape = hashlib.sha1(request_shape.encode()).hexdigest()[:16]
-    return f"homepage:page:{_shop_identity(shop)}:{tokens.rules}:{tokens.models}:{who}:{shape}"
+    return f"homepage:page:v{PAGE_FORMAT}:{_shop_identity(shop)}:{tokens.rules}:{tokens.models}:{who}:{shape}"
 
 
 def page_get(key: str):

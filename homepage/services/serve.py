@@ -25,9 +25,23 @@ def _item_body(entry: PageItem) -> dict:
     }
 
 
-def _stamped(body: dict) -> dict:
+def _stamp() -> dict:
     # Each serve is its own impression: a fresh request_id even when the layout comes from the cache.
-    return {"request_id": uuid.uuid4().hex, "generated_at": timezone.now().isoformat(), **body}
+    return {"request_id": uuid.uuid4().hex, "generated_at": timezone.now().isoformat()}
+
+
+def _stamped(body: dict) -> dict:
+    return {**_stamp(), **body}
+
+
+def _json(body: dict) -> bytes:
+    # As the API's JSON renderer writes it: compact, UTF-8.
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _stamped_json(layout: bytes) -> bytes:
+    """The layout's JSON object with the stamp's fields first, spliced: a cached layout is never decoded."""
+    return _json(_stamp())[:-1] + b"," + layout[1:]
 
 
 def page_body(page: Page) -> dict:
@@ -65,9 +79,9 @@ def homepage_layout(
     size: int | None = None,
     exclude: list[str] | None = None,
     page: int = 1,
-) -> dict:
-    """The page's layout, from the cache while the shopper has no new event, no rule changed, the same
-    model versions serve and no served item went out of stock; composed and cached otherwise."""
+) -> bytes:
+    """The page's layout as a JSON object, from the cache while the shopper has no new event, no rule changed,
+    the same model versions serve and no served item went out of stock; composed and cached otherwise."""
     exclude_pks = _item_pks(shop, exclude or [])
     tokens = cache.page_tokens(
         shop=shop, shopper_external_id=shopper_external_id, shopper_read=lambda: _shopper(shop, shopper_external_id)
@@ -80,21 +94,21 @@ def homepage_layout(
     cached = cache.page_get(key)
     # Items go out of stock through catalog updates, which the page's key does not follow: checked on every hit.
     if cached is not None and selectors.items_all_available(shop=shop, item_pks=cached["item_pks"]):
-        return cached["body"]
+        return cached["json"]
     shopper = _shopper(shop, shopper_external_id) if tokens.shopper is cache.UNREAD else tokens.shopper
     composed = homepage_compose(shop=shop, shopper=shopper, rail_keys=rail_keys, size=size, exclude=exclude_pks, page=page)
-    body = page_body(composed)
+    layout = _json(page_body(composed))
     seconds = cache.PAGE_SECONDS
     if composed.valid_until is not None:
         seconds = min(seconds, int((composed.valid_until - composed.generated_at).total_seconds()))
     item_pks = [entry.item.pk for rail in composed.rails for entry in rail.items]
-    cache.page_set(key, {"body": body, "item_pks": item_pks}, seconds)
-    return body
+    cache.page_set(key, {"json": layout, "item_pks": item_pks}, seconds)
+    return layout
 
 
-def homepage_serve(**request) -> dict:
-    """The storefront's homepage for one shopper id (the arguments of `homepage_layout`), stamped for this serve."""
-    return _stamped(homepage_layout(**request))
+def homepage_serve(**request) -> bytes:
+    """The storefront's homepage for one shopper id (the arguments of `homepage_layout`) as JSON, stamped for this serve."""
+    return _stamped_json(homepage_layout(**request))
 
 
 def recommendations_serve(*, shop: Shop, shopper_external_id: str, k: int, exclude: list[str] | None = None) -> dict:
