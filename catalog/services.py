@@ -12,6 +12,7 @@ from psycopg.types.json import Jsonb
 
 from homepage.cache import homepage_catalog_changed, token_bump_through_commit, token_read
 
+from . import selectors
 from .models import ApiKey, Event, Item, Shop, Shopper
 from .validation import RecordInvalid, event_clean, item_clean
 
@@ -125,13 +126,13 @@ def item_batch_upsert(*, shop: Shop, items: list) -> BatchResult:
 
 def _shopper_ids(*, shop: Shop, external_ids: set[str]) -> dict[str, int]:
     """Primary keys of these shoppers, creating the ones the shop has not seen yet."""
-    ids = dict(Shopper.objects.filter(shop=shop, external_id__in=external_ids).values_list("external_id", "id"))
+    ids = selectors.shopper_ids(shop=shop, external_ids=external_ids)
     missing = external_ids - ids.keys()
     if missing:
         Shopper.objects.bulk_create(
             [Shopper(shop=shop, external_id=external_id) for external_id in missing], ignore_conflicts=True
         )
-        ids.update(Shopper.objects.filter(shop=shop, external_id__in=missing).values_list("external_id", "id"))
+        ids.update(selectors.shopper_ids(shop=shop, external_ids=missing))
     return ids
 
 
@@ -144,7 +145,7 @@ def _valid_events(*, shop: Shop, events: list, result: BatchResult) -> list[tupl
         except RecordInvalid as invalid:
             result.reject(index, _record_id(record, "event_id"), invalid.errors)
     item_refs = {cleaned["item_id"] for _, cleaned in valid if cleaned["item_id"]}
-    item_ids = dict(Item.objects.filter(shop=shop, external_id__in=item_refs).values_list("external_id", "id"))
+    item_ids = selectors.item_ids(shop=shop, external_ids=item_refs)
     known = []
     for index, cleaned in valid:
         if cleaned["item_id"] and cleaned["item_id"] not in item_ids:
@@ -186,7 +187,7 @@ def event_batch_ingest(*, shop: Shop, events: list) -> BatchResult:
     fresh: dict[str, dict] = {}
     for _, cleaned in valid:
         fresh.setdefault(cleaned["event_id"], cleaned)
-    stored = set(Event.objects.filter(shop=shop, event_id__in=fresh).values_list("event_id", flat=True))
+    stored = selectors.event_ids_stored(shop=shop, event_ids=fresh)
     new_events = [cleaned for event_id, cleaned in fresh.items() if event_id not in stored]
     result.accepted = len(valid)
     result.duplicates = len(valid) - len(new_events)

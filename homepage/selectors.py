@@ -9,6 +9,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from catalog.models import Event, EventType, Item, Shop, Shopper
+from catalog.selectors import sql_rows
 from merchandising.models import Rail, RailKind
 from recommender.models import ModelVersion
 from recommender.selectors import active_versions
@@ -165,23 +166,16 @@ def serving_versions(*, shop: Shop) -> list[ModelVersion]:
     return _serving.get(shop, models_token(shop=shop), lambda: active_versions(shop=shop))
 
 
-# The reads of every composed page run as raw SQL: compiling these small queries through the ORM cost
-# three to four times as long as running them.
+# The reads of every composed page run as raw SQL (catalog.selectors.sql_rows says why).
 _SHOPPER_COLUMNS = ("id", "shop_id", "external_id", "personalization_opt_out", "created_at")
 _SHOPPER_READ = (
     f"SELECT {', '.join(_SHOPPER_COLUMNS)} FROM {Shopper._meta.db_table} WHERE shop_id = %s AND external_id = %s"
 )
 
 
-def _rows(sql: str, params: list) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 def shopper_get(*, shop: Shop, external_id: str) -> Shopper | None:
     """The shop's shopper with this storefront id; their attributes load only when asked for."""
-    rows = _rows(_SHOPPER_READ, [shop.pk, external_id])
+    rows = sql_rows(_SHOPPER_READ, [shop.pk, external_id])
     if not rows:
         return None
     shopper = Shopper.from_db(connection.alias, list(_SHOPPER_COLUMNS), rows[0])
@@ -203,7 +197,7 @@ def shopper_page_events(*, shopper: Shopper, limit: int, since: datetime) -> lis
     """(item pk, type, occurred at, event id, latest) rows, in one query: the shopper's `limit` latest events with
     an item (latest true), then every dislike and every purchase since `since` (latest false)."""
     params = {"shopper": shopper.pk, "limit": limit, "dislike": EventType.DISLIKE, "purchase": EventType.PURCHASE, "since": since}
-    return _rows(_PAGE_EVENTS_READ, params)
+    return sql_rows(_PAGE_EVENTS_READ, params)
 
 
 def items_all_available(*, shop: Shop, item_pks: list[int]) -> bool:
@@ -212,7 +206,7 @@ def items_all_available(*, shop: Shop, item_pks: list[int]) -> bool:
     if not item_pks:
         return True
     sql = f"SELECT 1 FROM {Item._meta.db_table} WHERE shop_id = %s AND id = ANY(%s) AND NOT available LIMIT 1"
-    return not _rows(sql, [shop.pk, list(item_pks)])
+    return not sql_rows(sql, [shop.pk, list(item_pks)])
 
 
 def for_you_rail(*, shop: Shop) -> Rail | None:
