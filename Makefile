@@ -26,7 +26,7 @@ run: install
 	./bin/run-all
 
 web: install
-	$(BIN)/gunicorn config.wsgi --bind $${VITRINE_BIND:-127.0.0.1:8000} --workers $${WEB_CONCURRENCY:-2} --access-logfile -
+	$(BIN)/gunicorn config.wsgi --bind $${VITRINE_BIND:-127.0.0.1:8000} --access-logfile -
 
 worker: install
 	$(BIN)/celery --app config worker --queues default,score,train --loglevel INFO

@@ -133,7 +133,7 @@ def arguments_parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=8, help="locust users with no wait at saturation (default 8)")
     parser.add_argument("--users", type=int, default=50,
                         help="locust users sharing the fixed rate, each at rate/users requests/s (default 50)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4, as gunicorn.conf.py serves)")
     parser.add_argument("--worker-class", choices=["sync", "gthread"], default="sync",
                         help="default sync: on 2 cores gthread only adds GIL contention (measured: 28 vs 19 req/s at saturation)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker (default 4)")
@@ -295,9 +295,9 @@ def run(argv: list[str]) -> BenchResult:
             return BenchResult(NAME, skipped=f"the demo shop '{demo.shop}' has no serving models or too few shoppers; {RUN_MAKE}.")
         swarm = Swarm(url, api_key, demo, Path(workdir))
         precompute_s = _precompute(env, demo.shop, options.precomputed)
-        # Each worker loads the catalog snapshot, the models and torch on its first requests, and the
-        # baseline's page must be cached already: not timed. The warm-up's shoppers are the others, so
-        # it leaves the precomputed pages as they are.
+        # Workers load the catalog, rules and models as they start (gunicorn.conf.py); the counts shared by
+        # a shop's pages and the baseline's page are cached on first use: not timed. The warm-up's
+        # shoppers are the others, so it leaves the precomputed pages as they are.
         if options.warmup_seconds:
             swarm.run(MIX, shoppers=demo.others, users=WARMUP_USERS, seconds=options.warmup_seconds,
                       rate=min(options.rate, WARMUP_RATE_MAX), seed=1, warm_cached=True)

@@ -11,6 +11,7 @@ from .compose import (
 from .precompute import homepages_precompute, shoppers_recently_active
 from .serve import homepage_layout, homepage_serve, recommendations_serve, similar_items_serve
 from .similar import similar_items
+from .warm import serving_warm
 
 __all__ = [
     "Page",
@@ -25,6 +26,7 @@ __all__ = [
     "rail_compose",
     "recommendations_compose",
     "recommendations_serve",
+    "serving_warm",
     "shoppers_recently_active",
     "similar_items",
     "similar_items_serve",

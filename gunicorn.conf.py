@@ -1,0 +1,23 @@
+"""gunicorn's settings for the web processes, read from the working directory by `gunicorn config.wsgi`."""
+
+import logging
+import os
+
+logger = logging.getLogger("gunicorn.error")
+
+# Sync workers, each serving one request at a time: with more workers than cores, a cached page is
+# answered while another worker composes a fresh one (measured in `python -m bench homepage`).
+workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+
+
+def post_worker_init(worker):
+    """Each worker loads the serving shops' catalogs, rules and models before its first request."""
+    from homepage.services import serving_warm
+
+    try:
+        warmed = serving_warm()
+    except Exception:
+        # A worker that cannot warm up still serves: its first pages load what they need, as they would cold.
+        logger.exception("Warm-up failed; pages will load what they need on first use")
+        return
+    logger.info("Worker %s warmed up %d shop(s): %s", worker.pid, len(warmed), ", ".join(warmed) or "none serving yet")
