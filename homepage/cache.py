@@ -3,7 +3,8 @@
 A cached page is keyed by tokens rather than deleted: a shopper's new event, opt-out or erasure drops
 their entry (and its token), any rule change replaces the shop's rules token, a promote or rollback
 replaces its models token. A key whose token changed is never read again and expires on its own.
-A cached page is found with two cache round trips and no query beyond the availability check.
+A cached page is found with two cache round trips and no query beyond the availability check; composing
+one reads the rules, models and catalog as of the tokens read for its key.
 """
 
 import hashlib
@@ -108,6 +109,11 @@ def homepage_models_changed(*, shop: Shop) -> None:
     token_bump_through_commit(_models_token_key(shop))
 
 
+# Inside one page request, the shop's tokens its key was made of: what the page is composed from agrees
+# with its key, and each token costs no second round trip.
+_request_tokens: ContextVar[dict[str, str] | None] = ContextVar("homepage_request_tokens", default=None)
+
+
 def token_read(key: str, found: str | None) -> str:
     if found is None:
         # A missing token must not match anything cached under an earlier, evicted one: start a new one.
@@ -117,16 +123,22 @@ def token_read(key: str, found: str | None) -> str:
 
 
 def token_bump_through_commit(key: str) -> None:
+    # A page composing now reads what changed as of the new token, not the one its request began with.
+    (_request_tokens.get() or {}).pop(key, None)
     cache.set(key, _new_token(), TOKEN_SECONDS)
     if transaction.get_connection().in_atomic_block:
         # A process reading before the commit keeps the old rows under the new token: bump again after it.
         transaction.on_commit(lambda: cache.set(key, _new_token(), TOKEN_SECONDS))
 
 
+def _shop_token(key: str) -> str:
+    known = (_request_tokens.get() or {}).get(key)
+    return known if known is not None else token_read(key, cache.get(key))
+
+
 def rules_token(*, shop: Shop) -> str:
     """The shop's rules version, as the per-process rule copies know it."""
-    key = _shop_token_key(shop)
-    return token_read(key, cache.get(key))
+    return _shop_token(_shop_token_key(shop))
 
 
 UNREAD = object()  # the shopper was not read: their entry was cached
@@ -138,6 +150,7 @@ class PageTokens:
     models: str
     shopper_entry: dict  # token, known and opt_out of the shopper id asked for
     shopper: object  # the Shopper (or None) when it was read to make the entry, else UNREAD
+    shop_tokens: dict[str, str]  # every shop token read, rules, models and catalog, by cache key
 
 
 def _shopper_entry(shopper: Shopper | None) -> dict:
@@ -145,25 +158,37 @@ def _shopper_entry(shopper: Shopper | None) -> dict:
 
 
 def page_tokens(*, shop: Shop, shopper_external_id: str, shopper_read: Callable[[], Shopper | None]) -> PageTokens:
-    """The tokens a page's key is made of, in one round trip; the shopper is read only when their entry is missing."""
-    rules_key, models_key, shopper_key = _shop_token_key(shop), _models_token_key(shop), _shopper_key(shop, shopper_external_id)
-    found = cache.get_many([rules_key, models_key, shopper_key])
+    """The tokens a page's key is made of, and the catalog's, in one round trip; the shopper is read only when
+    their entry is missing."""
+    shop_keys = [_shop_token_key(shop), _models_token_key(shop), _catalog_token_key(shop)]
+    shopper_key = _shopper_key(shop, shopper_external_id)
+    found = cache.get_many([*shop_keys, shopper_key])
     entry, shopper = found.get(shopper_key), UNREAD
     if entry is None:
         shopper = shopper_read()
         # Read before the entry is made: an event stored in between drops it again, so nothing stale keeps it.
         cache.add(shopper_key, _shopper_entry(shopper), TOKEN_SECONDS)
         entry = cache.get(shopper_key) or _shopper_entry(shopper)
+    shop_tokens = {key: token_read(key, found.get(key)) for key in shop_keys}
     return PageTokens(
-        rules=token_read(rules_key, found.get(rules_key)), models=token_read(models_key, found.get(models_key)),
-        shopper_entry=entry, shopper=shopper,
+        rules=shop_tokens[shop_keys[0]], models=shop_tokens[shop_keys[1]], shopper_entry=entry, shopper=shopper,
+        shop_tokens=shop_tokens,
     )
+
+
+@contextmanager
+def page_tokens_reused(tokens: PageTokens) -> Iterator[None]:
+    """While composing the page keyed by `tokens`: the rules, models and catalog are read as of those tokens."""
+    reset = _request_tokens.set(dict(tokens.shop_tokens))
+    try:
+        yield
+    finally:
+        _request_tokens.reset(reset)
 
 
 def models_token(*, shop: Shop) -> str:
     """The shop's serving versions, as the per-process copies know them."""
-    key = _models_token_key(shop)
-    return token_read(key, cache.get(key))
+    return _shop_token(_models_token_key(shop))
 
 
 def page_cache_key(*, shop: Shop, tokens: PageTokens, shopper_external_id: str, request_shape: str) -> str:
@@ -193,6 +218,5 @@ def homepage_catalog_changed(*, shop: Shop) -> None:
 
 
 def catalog_token(*, shop: Shop) -> str:
-    """The shop's catalog version as the snapshots know it; one cache read per page."""
-    key = _catalog_token_key(shop)
-    return token_read(key, cache.get(key))
+    """The shop's catalog version as the snapshots know it."""
+    return _shop_token(_catalog_token_key(shop))

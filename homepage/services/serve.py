@@ -96,7 +96,8 @@ def homepage_layout(
     if cached is not None and selectors.items_all_available(shop=shop, item_pks=cached["item_pks"]):
         return cached["json"]
     shopper = _shopper(shop, shopper_external_id) if tokens.shopper is cache.UNREAD else tokens.shopper
-    composed = homepage_compose(shop=shop, shopper=shopper, rail_keys=rail_keys, size=size, exclude=exclude_pks, page=page)
+    with cache.page_tokens_reused(tokens):
+        composed = homepage_compose(shop=shop, shopper=shopper, rail_keys=rail_keys, size=size, exclude=exclude_pks, page=page)
     layout = _json(page_body(composed))
     seconds = cache.PAGE_SECONDS
     if composed.valid_until is not None:

@@ -1,8 +1,10 @@
 import pytest
+from django.core.cache import cache as django_cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from catalog.models import EventType, Item
+from homepage import cache as page_cache
 from merchandising.models import Rail
 from merchandising.services import block_create, rail_update
 from recommender.models import Family
@@ -103,3 +105,17 @@ def test_a_promoted_model_version_changes_the_cache_key(pattern_shop, train, sto
     suggested = Item.objects.get(shop=pattern_shop, external_id=for_you["items"][0]["item_id"])
     assert suggested.category_path == "Makeup > Lips"  # the MF model now serves
     assert _layout(after) != _layout(before)
+
+
+def test_a_page_is_composed_from_the_tokens_its_key_was_made_of_until_something_changes(shop_a):
+    tokens = page_cache.page_tokens(shop=shop_a, shopper_external_id="visitor", shopper_read=lambda: None)
+    with page_cache.page_tokens_reused(tokens):
+        django_cache.set(page_cache._shop_token_key(shop_a), "written-by-another-process")
+        assert page_cache.rules_token(shop=shop_a) == tokens.rules  # the page agrees with its key
+
+        page_cache.homepage_rules_changed(shop=shop_a)  # a change made while composing is read at once
+        changed = page_cache.rules_token(shop=shop_a)
+        assert changed not in (tokens.rules, "written-by-another-process")
+        assert page_cache.models_token(shop=shop_a) == tokens.models
+
+    assert page_cache.rules_token(shop=shop_a) == changed
