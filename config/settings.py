@@ -85,11 +85,14 @@ TEMPLATES = [
 def _database() -> dict:
     # Connections are kept between requests: opening one costs more than a storefront batch insert.
     conn_max_age = env_int("DATABASE_CONN_MAX_AGE", 60)
+    # Checking a kept connection costs a round trip on every request. Unchecked, a request on a connection the
+    # database dropped (a restart) fails once, and the connection is replaced at the end of that request.
+    health_checks = env_bool("DATABASE_CONN_HEALTH_CHECKS", False)
     url = env_str("DATABASE_URL")
     if url:
-        return dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True)
+        return dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=health_checks)
     database = embedded.postgres_settings(DATA_DIR, env_str("VITRINE_EMBEDDED_DB_NAME", "vitrine"))
-    return {**database, "CONN_MAX_AGE": conn_max_age, "CONN_HEALTH_CHECKS": True}
+    return {**database, "CONN_MAX_AGE": conn_max_age, "CONN_HEALTH_CHECKS": health_checks}
 
 
 DATABASES = {"default": _database()}

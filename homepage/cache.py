@@ -1,8 +1,9 @@
 """Layout caching, and the version tokens that make a cached layout stale.
 
-A cached page is keyed by tokens rather than deleted: a shopper's new event, opt-out or erasure drops
+A cached page is stamped with tokens rather than deleted: a shopper's new event, opt-out or erasure drops
 their entry (and its token), any rule change replaces the shop's rules token, a promote or rollback
-replaces its models token. A key whose token changed is never read again and expires on its own.
+replaces its models token. A page whose stamp is not the current tokens is never served; the next one
+composed replaces it.
 A cached page is found with two cache round trips and no query beyond the availability check; composing
 one reads the rules, models and catalog as of the tokens read for its key.
 """
@@ -24,7 +25,7 @@ from catalog.models import Shop, Shopper
 # layout is composed again as often; availability is checked on every hit, and the tokens cover the rest.
 PAGE_SECONDS = 600
 # Part of every page key: a release that changes what a cached page holds never reads the previous release's.
-PAGE_FORMAT = 2
+PAGE_FORMAT = 3
 TOKEN_SECONDS = 7 * 24 * 3600
 
 
@@ -157,12 +158,36 @@ def _shopper_entry(shopper: Shopper | None) -> dict:
     return {"token": _new_token(), "known": shopper is not None, "opt_out": bool(shopper and shopper.personalization_opt_out)}
 
 
-def page_tokens(*, shop: Shop, shopper_external_id: str, shopper_read: Callable[[], Shopper | None]) -> PageTokens:
-    """The tokens a page's key is made of, and the catalog's, in one round trip; the shopper is read only when
-    their entry is missing."""
+def _page_key(shop: Shop, who: str, request_shape: str) -> str:
+    shape = hashlib.sha1(request_shape.encode()).hexdigest()[:16]
+    return f"homepage:page:v{PAGE_FORMAT}:{_shop_identity(shop)}:{who}:{shape}"
+
+
+def _page_stamp(tokens: PageTokens) -> list:
+    """What a cached page must have been composed under to be served: every token its content depends on."""
+    entry = tokens.shopper_entry
+    return [tokens.rules, tokens.models, entry["token"] if entry["known"] else "", entry["opt_out"]]
+
+
+@dataclass(frozen=True)
+class PageLookup:
+    tokens: PageTokens
+    key: str  # where this request's page is cached: the shopper's own, or the one unknown shoppers share
+    cached: dict | None  # the page found there, if it was composed under these very tokens
+
+
+def page_lookup(
+    *, shop: Shop, shopper_external_id: str, request_shape: str, shopper_read: Callable[[], Shopper | None]
+) -> PageLookup:
+    """The page's tokens, the catalog's, and the shopper's cached page, in one round trip; an unknown shopper's
+    shared page costs a second, and the shopper is read only when their entry is missing.
+
+    Pages are stamped with the tokens rather than keyed by them, so that the page is read with the tokens.
+    """
     shop_keys = [_shop_token_key(shop), _models_token_key(shop), _catalog_token_key(shop)]
     shopper_key = _shopper_key(shop, shopper_external_id)
-    found = cache.get_many([*shop_keys, shopper_key])
+    own_key = _page_key(shop, hashlib.sha1(shopper_external_id.encode()).hexdigest(), request_shape)
+    found = cache.get_many([*shop_keys, shopper_key, own_key])
     entry, shopper = found.get(shopper_key), UNREAD
     if entry is None:
         shopper = shopper_read()
@@ -170,10 +195,23 @@ def page_tokens(*, shop: Shop, shopper_external_id: str, shopper_read: Callable[
         cache.add(shopper_key, _shopper_entry(shopper), TOKEN_SECONDS)
         entry = cache.get(shopper_key) or _shopper_entry(shopper)
     shop_tokens = {key: token_read(key, found.get(key)) for key in shop_keys}
-    return PageTokens(
+    tokens = PageTokens(
         rules=shop_tokens[shop_keys[0]], models=shop_tokens[shop_keys[1]], shopper_entry=entry, shopper=shopper,
         shop_tokens=shop_tokens,
     )
+    if entry["known"]:
+        key, stored = own_key, found.get(own_key)
+    else:
+        key = _page_key(shop, "anonymous", request_shape)
+        stored = cache.get(key)
+    fresh = stored is not None and stored["stamp"] == _page_stamp(tokens)
+    return PageLookup(tokens=tokens, key=key, cached=stored["page"] if fresh else None)
+
+
+def page_store(lookup: PageLookup, page: dict, seconds: int) -> None:
+    """Cache `page`, composed under the lookup's tokens, for `seconds`."""
+    if seconds > 0:
+        cache.set(lookup.key, {"stamp": _page_stamp(lookup.tokens), "page": page}, seconds)
 
 
 @contextmanager
@@ -189,23 +227,6 @@ def page_tokens_reused(tokens: PageTokens) -> Iterator[None]:
 def models_token(*, shop: Shop) -> str:
     """The shop's serving versions, as the per-process copies know them."""
     return _shop_token(_models_token_key(shop))
-
-
-def page_cache_key(*, shop: Shop, tokens: PageTokens, shopper_external_id: str, request_shape: str) -> str:
-    # Unknown shoppers share one cold-start page: the id goes in the key only once it has events.
-    entry = tokens.shopper_entry
-    who = f"{hashlib.sha1(shopper_external_id.encode()).hexdigest()}:{entry['token']}" if entry["known"] else "anonymous"
-    shape = hashlib.sha1(request_shape.encode()).hexdigest()[:16]
-    return f"homepage:page:v{PAGE_FORMAT}:{_shop_identity(shop)}:{tokens.rules}:{tokens.models}:{who}:{shape}"
-
-
-def page_get(key: str):
-    return cache.get(key)
-
-
-def page_set(key: str, page, seconds: int) -> None:
-    if seconds > 0:
-        cache.set(key, page, seconds)
 
 
 def _catalog_token_key(shop: Shop) -> str:

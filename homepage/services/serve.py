@@ -83,27 +83,24 @@ def homepage_layout(
     """The page's layout as a JSON object, from the cache while the shopper has no new event, no rule changed,
     the same model versions serve and no served item went out of stock; composed and cached otherwise."""
     exclude_pks = _item_pks(shop, exclude or [])
-    tokens = cache.page_tokens(
-        shop=shop, shopper_external_id=shopper_external_id, shopper_read=lambda: _shopper(shop, shopper_external_id)
+    shape = json.dumps({"rails": rail_keys, "size": size, "exclude": sorted(exclude_pks), "page": page}, sort_keys=True)
+    lookup = cache.page_lookup(
+        shop=shop, shopper_external_id=shopper_external_id, request_shape=shape,
+        shopper_read=lambda: _shopper(shop, shopper_external_id),
     )
-    shape = json.dumps(
-        {"rails": rail_keys, "size": size, "exclude": sorted(exclude_pks), "page": page, "opt_out": tokens.shopper_entry["opt_out"]},
-        sort_keys=True,
-    )
-    key = cache.page_cache_key(shop=shop, tokens=tokens, shopper_external_id=shopper_external_id, request_shape=shape)
-    cached = cache.page_get(key)
-    # Items go out of stock through catalog updates, which the page's key does not follow: checked on every hit.
+    cached = lookup.cached
+    # Items go out of stock through catalog updates, which the page's tokens do not follow: checked on every hit.
     if cached is not None and selectors.items_all_available(shop=shop, item_pks=cached["item_pks"]):
         return cached["json"]
-    shopper = _shopper(shop, shopper_external_id) if tokens.shopper is cache.UNREAD else tokens.shopper
-    with cache.page_tokens_reused(tokens):
+    shopper = _shopper(shop, shopper_external_id) if lookup.tokens.shopper is cache.UNREAD else lookup.tokens.shopper
+    with cache.page_tokens_reused(lookup.tokens):
         composed = homepage_compose(shop=shop, shopper=shopper, rail_keys=rail_keys, size=size, exclude=exclude_pks, page=page)
     layout = _json(page_body(composed))
     seconds = cache.PAGE_SECONDS
     if composed.valid_until is not None:
         seconds = min(seconds, int((composed.valid_until - composed.generated_at).total_seconds()))
     item_pks = [entry.item.pk for rail in composed.rails for entry in rail.items]
-    cache.page_set(key, {"json": layout, "item_pks": item_pks}, seconds)
+    cache.page_store(lookup, {"json": layout, "item_pks": item_pks}, seconds)
     return layout
 
 

@@ -108,7 +108,7 @@ def test_a_promoted_model_version_changes_the_cache_key(pattern_shop, train, sto
 
 
 def test_a_page_is_composed_from_the_tokens_its_key_was_made_of_until_something_changes(shop_a):
-    tokens = page_cache.page_tokens(shop=shop_a, shopper_external_id="visitor", shopper_read=lambda: None)
+    tokens = page_cache.page_lookup(shop=shop_a, shopper_external_id="visitor", request_shape="{}", shopper_read=lambda: None).tokens
     with page_cache.page_tokens_reused(tokens):
         django_cache.set(page_cache._shop_token_key(shop_a), "written-by-another-process")
         assert page_cache.rules_token(shop=shop_a) == tokens.rules  # the page agrees with its key
