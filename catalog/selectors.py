@@ -15,20 +15,20 @@ def sql_rows(sql: str, params) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _ids_by_external_id(table: str, shop: Shop, external_ids) -> dict[str, int]:
+def item_ids(*, shop: Shop, external_ids) -> dict[str, int]:
+    """Primary keys of the shop's items with these storefront ids, by id; unknown ids are left out."""
     # One array parameter: the same statement whatever the batch size.
-    sql = f"SELECT external_id, id FROM {table} WHERE shop_id = %s AND external_id = ANY(%s)"
+    sql = f"SELECT external_id, id FROM {Item._meta.db_table} WHERE shop_id = %s AND external_id = ANY(%s)"
     return dict(sql_rows(sql, [shop.pk, list(external_ids)]))
 
 
-def item_ids(*, shop: Shop, external_ids) -> dict[str, int]:
-    """Primary keys of the shop's items with these storefront ids, by id; unknown ids are left out."""
-    return _ids_by_external_id(Item._meta.db_table, shop, external_ids)
-
-
-def shopper_ids(*, shop: Shop, external_ids) -> dict[str, int]:
-    """Primary keys of the shop's shoppers with these storefront ids, by id; unknown ids are left out."""
-    return _ids_by_external_id(Shopper._meta.db_table, shop, external_ids)
+def shoppers_found(*, shop: Shop, external_ids) -> dict[str, tuple[int, bool]]:
+    """(primary key, opted out) of the shop's shoppers with these storefront ids, by id; unknown ids are left out."""
+    sql = (
+        f"SELECT external_id, id, personalization_opt_out FROM {Shopper._meta.db_table}"
+        " WHERE shop_id = %s AND external_id = ANY(%s)"
+    )
+    return {external_id: (pk, opt_out) for external_id, pk, opt_out in sql_rows(sql, [shop.pk, list(external_ids)])}
 
 
 def event_ids_stored(*, shop: Shop, event_ids) -> set[str]:

@@ -124,16 +124,16 @@ def item_batch_upsert(*, shop: Shop, items: list) -> BatchResult:
     return result
 
 
-def _shopper_ids(*, shop: Shop, external_ids: set[str]) -> dict[str, int]:
-    """Primary keys of these shoppers, creating the ones the shop has not seen yet."""
-    ids = selectors.shopper_ids(shop=shop, external_ids=external_ids)
-    missing = external_ids - ids.keys()
+def _shoppers_found_or_created(*, shop: Shop, external_ids: set[str]) -> dict[str, tuple[int, bool]]:
+    """(primary key, opted out) of these shoppers, creating the ones the shop has not seen yet."""
+    found = selectors.shoppers_found(shop=shop, external_ids=external_ids)
+    missing = external_ids - found.keys()
     if missing:
         Shopper.objects.bulk_create(
             [Shopper(shop=shop, external_id=external_id) for external_id in missing], ignore_conflicts=True
         )
-        ids.update(selectors.shopper_ids(shop=shop, external_ids=missing))
-    return ids
+        found.update(selectors.shoppers_found(shop=shop, external_ids=missing))
+    return found
 
 
 def _valid_events(*, shop: Shop, events: list, result: BatchResult) -> list[tuple[int, dict]]:
@@ -194,13 +194,13 @@ def event_batch_ingest(*, shop: Shop, events: list) -> BatchResult:
     if not new_events:
         return result
     with transaction.atomic():
-        shopper_ids = _shopper_ids(shop=shop, external_ids={cleaned["shopper_id"] for cleaned in new_events})
-        _events_insert(shop=shop, events=new_events, shopper_ids=shopper_ids)
+        shoppers = _shoppers_found_or_created(shop=shop, external_ids={cleaned["shopper_id"] for cleaned in new_events})
+        _events_insert(shop=shop, events=new_events, shopper_ids={external_id: pk for external_id, (pk, _) in shoppers.items()})
     result.created = len(new_events)
-    from homepage.cache import homepage_shoppers_changed  # imported here: catalog must load without homepage
+    from homepage.cache import homepage_shoppers_acted  # imported here: catalog must load without homepage
 
     # Their next homepage must show these events: their cached layouts are stale from now on.
-    homepage_shoppers_changed(shop=shop, external_ids=shopper_ids.keys())
+    homepage_shoppers_acted(shop=shop, opt_outs={external_id: opt_out for external_id, (_, opt_out) in shoppers.items()})
     return result
 
 

@@ -96,13 +96,24 @@ def homepage_rules_changes_silenced() -> Iterator[None]:
 
 
 def homepage_shoppers_changed(*, shop: Shop, external_ids: Iterable[str]) -> None:
-    """These shoppers' cached pages are stale (new events, opt-out, erasure): one round trip for the batch.
+    """These shoppers' cached pages are stale (opt-out, erasure): one round trip for the batch.
 
     Their entries are dropped, so the next page reads the shopper again and starts a new token.
     """
     keys = [_shopper_key(shop, external_id) for external_id in set(external_ids)]
     if keys:
         cache.delete_many(keys)
+
+
+def homepage_shoppers_acted(*, shop: Shop, opt_outs: dict[str, bool]) -> None:
+    """These shoppers (storefront id to opted out) have new events, stored: their cached pages are stale.
+
+    Each gets a new entry, with a new token, in one round trip: their next page is composed fresh, and
+    finds the entry without reading the shopper for it.
+    """
+    entries = {_shopper_key(shop, external_id): _shopper_entry(True, opt_out) for external_id, opt_out in opt_outs.items()}
+    if entries:
+        cache.set_many(entries, TOKEN_SECONDS)
 
 
 def homepage_models_changed(*, shop: Shop) -> None:
@@ -154,8 +165,8 @@ class PageTokens:
     shop_tokens: dict[str, str]  # every shop token read, rules, models and catalog, by cache key
 
 
-def _shopper_entry(shopper: Shopper | None) -> dict:
-    return {"token": _new_token(), "known": shopper is not None, "opt_out": bool(shopper and shopper.personalization_opt_out)}
+def _shopper_entry(known: bool, opt_out: bool) -> dict:
+    return {"token": _new_token(), "known": known, "opt_out": opt_out}
 
 
 def _page_key(shop: Shop, who: str, request_shape: str) -> str:
@@ -192,8 +203,9 @@ def page_lookup(
     if entry is None:
         shopper = shopper_read()
         # Read before the entry is made: an event stored in between drops it again, so nothing stale keeps it.
-        cache.add(shopper_key, _shopper_entry(shopper), TOKEN_SECONDS)
-        entry = cache.get(shopper_key) or _shopper_entry(shopper)
+        made = _shopper_entry(shopper is not None, bool(shopper and shopper.personalization_opt_out))
+        cache.add(shopper_key, made, TOKEN_SECONDS)
+        entry = cache.get(shopper_key) or made
     shop_tokens = {key: token_read(key, found.get(key)) for key in shop_keys}
     tokens = PageTokens(
         rules=shop_tokens[shop_keys[0]], models=shop_tokens[shop_keys[1]], shopper_entry=entry, shopper=shopper,

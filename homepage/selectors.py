@@ -1,5 +1,6 @@
 """Reads the homepage needs beyond the models: event counts, co-occurrence, newest items, rail metrics."""
 
+import time
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
@@ -38,12 +39,21 @@ def _weight(shop: Shop):
     )
 
 
+# Every composed page asks for them: each process keeps the counts it read for a minute more.
+PROCESS_COUNTS_SECONDS = 60
+_process_counts: dict[str, tuple[float, object]] = {}  # by cache key: (when read, counts)
+
+
 def _shop_cached(shop: Shop, name: str, compute):
     key = f"homepage:{name}:{shop.pk}.{int(shop.created_at.timestamp() * 1_000_000)}"
+    kept = _process_counts.get(key)
+    if kept is not None and time.monotonic() - kept[0] < PROCESS_COUNTS_SECONDS:
+        return kept[1]
     value = cache.get(key)
     if value is None:
         value = compute()
         cache.set(key, value, SHOP_COUNTS_SECONDS)
+    _process_counts[key] = (time.monotonic(), value)
     return value
 
 

@@ -70,6 +70,15 @@ def test_an_opted_out_shopper_gets_a_page_that_ignores_their_events(served, stor
                     "generated_at": page["generated_at"], "shopper": page["shopper"]}
 
 
+def test_an_opted_out_shoppers_new_event_keeps_their_next_page_non_personalized(served, storefront_a):
+    shopper = ShopperFactory(shop=served, personalization_opt_out=True)
+    _page(storefront_a, shopper.external_id)  # cached
+
+    _view(storefront_a, shopper.external_id, Item.objects.get(shop=served, title="Clay face mask"), "o-1")
+
+    assert _page(storefront_a, shopper.external_id)["shopper"] == {"known": True, "personalized": False}
+
+
 def test_an_event_posted_through_the_api_changes_the_next_page(served, storefront_a):
     cream = Item.objects.get(shop=served, title="Hydrating face cream")
     perfume = Item.objects.get(shop=served, title="Amber perfume")
