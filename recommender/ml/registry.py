@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 
 CONFIG_FILE = "config.json"
-ARRAYS_FILE = "arrays.npz"
+# One .npy file per array, so that serving processes can map them and share one copy in memory.
+ARRAYS_FOLDER = "arrays"
+ARRAYS_FILE = "arrays.npz"  # how artifacts stored their arrays before; still read
 
 
 def artifact_dir(root: str | Path, shop_slug: str, family: str, version_id: int | str) -> Path:
@@ -84,20 +86,30 @@ def save_arrays(directory: str | Path, config: dict, arrays: dict[str, np.ndarra
     """
     with atomic_directory(directory) as staging:
         (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True))
-        np.savez(staging / ARRAYS_FILE, allow_pickle=False, **arrays)
+        folder = staging / ARRAYS_FOLDER
+        folder.mkdir()
+        for name, array in arrays.items():
+            np.save(folder / f"{name}.npy", np.asarray(array), allow_pickle=False)
 
 
-def load_arrays(directory: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
+def load_arrays(directory: str | Path, *, mapped: bool = False) -> tuple[dict, dict[str, np.ndarray]]:
     """Reads what :func:`save_arrays` wrote.
 
     Args:
         directory: Artifact folder.
+        mapped: Map the arrays read-only rather than read them: every process that maps one artifact
+            shares one copy in memory (and in the CPU's cache). Artifacts stored as one .npz file are read.
 
     Returns:
         The config dict and the arrays by name.
     """
     directory = Path(directory)
     config = json.loads((directory / CONFIG_FILE).read_text())
-    with np.load(directory / ARRAYS_FILE, allow_pickle=False) as archive:
-        arrays = {name: archive[name] for name in archive.files}
+    folder = directory / ARRAYS_FOLDER
+    if folder.is_dir():
+        mode = "r" if mapped else None
+        arrays = {path.stem: np.load(path, mmap_mode=mode, allow_pickle=False) for path in sorted(folder.glob("*.npy"))}
+    else:
+        with np.load(directory / ARRAYS_FILE, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
     return config, arrays

@@ -323,7 +323,10 @@ def save_model(family: str, model, directory: Path) -> None:
 
 
 def load_model(family: str, directory: Path, device: str = "cpu"):
-    """The family's model; for FINETUNED_TEXT, the fine-tuned TextEncoder."""
+    """The family's model, for serving; for FINETUNED_TEXT, the fine-tuned TextEncoder.
+
+    Array models are read-only: their arrays are mapped from the artifact, one copy for every process serving it.
+    """
     if family == FINETUNED_TEXT:
         from recommender.ml.nets.text_finetune import load_fine_tuned
 
@@ -333,7 +336,7 @@ def load_model(family: str, directory: Path, device: str = "cpu"):
 
         return SASRecModel.load(directory, device=device)
     classes = _model_classes()
-    config, arrays = load_arrays(directory)
+    config, arrays = load_arrays(directory, mapped=True)
     return classes[family].from_state(config, arrays)
 
 

@@ -59,7 +59,7 @@ def test_saving_again_replaces_the_whole_artifact(tmp_path):
 
 def test_writer_failing_midway_leaves_no_directory(tmp_path):
     directory = tmp_path / "artifact"
-    # config.json is written first; the object array then makes np.savez raise.
+    # config.json is written first; the object array then makes np.save raise.
     with pytest.raises(ValueError):
         save_arrays(directory, {"v": 1}, {"ok": np.zeros(2), "bad": np.array([{}], dtype=object)})
 
@@ -78,3 +78,27 @@ def test_failed_rewrite_keeps_the_previous_artifact(tmp_path):
     assert config == {"v": 1}
     np.testing.assert_array_equal(arrays["a"], np.arange(3))
     assert [p.name for p in tmp_path.iterdir()] == ["artifact"]
+
+
+def test_mapped_arrays_are_read_only_and_shared_from_the_files(tmp_path):
+    directory = tmp_path / "artifact"
+    save_arrays(directory, {}, {"embeddings": np.eye(3, dtype=np.float32)})
+
+    _, arrays = load_arrays(directory, mapped=True)
+
+    assert isinstance(arrays["embeddings"], np.memmap)
+    np.testing.assert_array_equal(arrays["embeddings"], np.eye(3))
+    with pytest.raises(ValueError):
+        arrays["embeddings"][0, 0] = 2.0
+
+
+def test_an_artifact_stored_as_one_npz_file_is_still_read(tmp_path):
+    directory = tmp_path / "artifact"
+    directory.mkdir()
+    (directory / "config.json").write_text(json.dumps({"v": 1}))
+    np.savez(directory / "arrays.npz", a=np.arange(3))
+
+    config, arrays = load_arrays(directory, mapped=True)
+
+    assert config == {"v": 1}
+    np.testing.assert_array_equal(arrays["a"], np.arange(3))
