@@ -15,7 +15,7 @@ def post_worker_init(worker):
     from homepage.services import serving_warm
 
     try:
-        warmed = serving_warm()
+        warmed = serving_warm(on_shop=worker.notify)
     except Exception:
         # A worker that cannot warm up still serves: its first pages load what they need, as they would cold.
         logger.exception("Warm-up failed; pages will load what they need on first use")

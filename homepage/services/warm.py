@@ -5,7 +5,7 @@ torch's kernels: seconds of CPU that would otherwise land on a shopper's request
 queued behind it, after every deploy or worker restart.
 """
 
-import logging
+from collections.abc import Callable
 
 from catalog.models import Shop
 from recommender.models import ModelVersion
@@ -13,8 +13,6 @@ from recommender.models import ModelVersion
 from ..snapshot import MAX_SHOPS
 from .compose import homepage_compose
 from .precompute import shoppers_recently_active
-
-logger = logging.getLogger(__name__)
 
 WARM_DAYS = 30
 
@@ -27,12 +25,17 @@ def shops_serving() -> list[Shop]:
     return [shops[pk] for pk in shop_ids]
 
 
-def serving_warm() -> list[str]:
+def serving_warm(*, on_shop: Callable[[], None] = lambda: None) -> list[str]:
     """Compose, without caching it, one page per serving shop for its most recently active shopper (a cold-start
-    page where it has none), so every model it serves runs once; returns the shops' slugs."""
+    page where it has none), so every model it serves runs once; returns the shops' slugs.
+
+    `on_shop` is called after each shop: a web worker tells its master it is alive, or it would be
+    restarted as stuck while warming many shops.
+    """
     warmed = []
     for shop in shops_serving():
         active = shoppers_recently_active(shop=shop, days=WARM_DAYS, limit=1)
         homepage_compose(shop=shop, shopper=active[0] if active else None)
         warmed.append(shop.slug)
+        on_shop()
     return warmed

@@ -25,7 +25,10 @@ def _tables_read(compose) -> set[str]:
 def test_after_the_warm_up_a_first_page_loads_nothing_a_process_keeps(pattern_shop, train, shop_b):
     train(pattern_shop, Family.MF)
 
-    assert serving_warm() == [pattern_shop.slug]  # shop_b serves no model: nothing to warm
+    alive = []
+
+    assert serving_warm(on_shop=lambda: alive.append(True)) == [pattern_shop.slug]  # shop_b serves no model
+    assert alive == [True]  # the worker told its master after each shop
 
     shopper = pattern_shop.shoppers.first()
     assert not _tables_read(lambda: homepage_compose(shop=pattern_shop, shopper=shopper)) & LOADED_ONCE
