@@ -128,7 +128,7 @@ def arguments_parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench homepage", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, default=100.0, help="target requests per second in the fixed-rate cases (default 100)")
-    parser.add_argument("--seconds", type=_whole_seconds, default=30, help="duration of each fixed-rate case (default 30)")
+    parser.add_argument("--seconds", type=_whole_seconds, default=60, help="duration of each fixed-rate case (default 60)")
     parser.add_argument("--saturation-seconds", type=_whole_seconds, default=15, help="saturation duration (default 15)")
     parser.add_argument("--clients", type=int, default=8, help="locust users with no wait at saturation (default 8)")
     parser.add_argument("--users", type=int, default=50,
