@@ -12,9 +12,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
 
 def post_worker_init(worker):
     """Each worker loads the serving shops' catalogs, rules and models before its first request."""
-    from homepage.services import serving_warm
-
     try:
+        from homepage.services import serving_warm
+
         warmed = serving_warm(on_shop=worker.notify)
     except Exception:
         # A worker that cannot warm up still serves: its first pages load what they need, as they would cold.
