@@ -1,11 +1,11 @@
 """Layout caching, and the version tokens that make a cached layout stale.
 
-A cached page is stamped with tokens rather than deleted: a shopper's new event, opt-out or erasure drops
-their entry (and its token), any rule change replaces the shop's rules token, a promote or rollback
-replaces its models token. A page whose stamp is not the current tokens is never served; the next one
-composed replaces it.
-A cached page is found with two cache round trips and no query beyond the availability check; composing
-one reads the rules, models and catalog as of the tokens read for its key.
+A cached page is stamped with tokens rather than deleted: a shopper's new events replace their entry (and
+its token), an opt-out or erasure drops it, any rule change replaces the shop's rules token, a promote or
+rollback replaces its models token. A page whose stamp is not the current tokens is never served; the
+next one composed replaces it. A known shopper's cached page is found with one cache round trip and no
+query beyond the availability check; composing one reads the rules, models and catalog as of the tokens
+read with it.
 """
 
 import hashlib
@@ -202,10 +202,13 @@ def page_lookup(
     entry, shopper = found.get(shopper_key), UNREAD
     if entry is None:
         shopper = shopper_read()
-        # Read before the entry is made: an event stored in between drops it again, so nothing stale keeps it.
+        # Read before the entry is made: an event stored in between replaces it, so nothing stale keeps it.
         made = _shopper_entry(shopper is not None, bool(shopper and shopper.personalization_opt_out))
-        cache.add(shopper_key, made, TOKEN_SECONDS)
-        entry = cache.get(shopper_key) or made
+        if cache.add(shopper_key, made, TOKEN_SECONDS):
+            entry = made
+        else:
+            # Another request, or an event's ingest, made the entry since: the shopper is read again for it.
+            entry, shopper = cache.get(shopper_key) or made, UNREAD
     shop_tokens = {key: token_read(key, found.get(key)) for key in shop_keys}
     tokens = PageTokens(
         rules=shop_tokens[shop_keys[0]], models=shop_tokens[shop_keys[1]], shopper_entry=entry, shopper=shopper,

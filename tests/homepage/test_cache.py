@@ -119,3 +119,16 @@ def test_a_page_is_composed_from_the_tokens_its_key_was_made_of_until_something_
         assert page_cache.models_token(shop=shop_a) == tokens.models
 
     assert page_cache.rules_token(shop=shop_a) == changed
+
+
+def test_a_shopper_whose_first_event_lands_while_their_page_is_looked_up_is_read_again(shop_a):
+    def read_just_before_the_event():
+        page_cache.homepage_shoppers_acted(shop=shop_a, opt_outs={"newcomer": False})  # the event's ingest
+        return None  # what was read: no such shopper yet
+
+    lookup = page_cache.page_lookup(
+        shop=shop_a, shopper_external_id="newcomer", request_shape="{}", shopper_read=read_just_before_the_event
+    )
+
+    assert lookup.tokens.shopper_entry["known"] is True
+    assert lookup.tokens.shopper is page_cache.UNREAD  # not the stale None: the page reads the shopper again
