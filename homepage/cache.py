@@ -29,7 +29,8 @@ PAGE_FORMAT = 3
 TOKEN_SECONDS = 7 * 24 * 3600
 
 
-def _shop_identity(shop: Shop) -> str:
+def shop_identity(shop: Shop) -> str:
+    """The shop in cache keys and per-process copies."""
     # The creation time beside the pk: a database rebuilt from scratch reuses pks, not timestamps.
     return f"{shop.pk}.{int(shop.created_at.timestamp() * 1_000_000)}"
 
@@ -44,7 +45,7 @@ class ProcessCopies:
 
     def get(self, shop: Shop, token: str, read: Callable[[], object]):
         # Callers read the token before `read` runs: a write landing in between replaces it again on commit.
-        key = _shop_identity(shop)
+        key = shop_identity(shop)
         found = self._copies.get(key)
         if found is None or found[0] != token:
             found = self._copies[key] = (token, read())
@@ -55,16 +56,20 @@ class ProcessCopies:
 
 
 def _shop_token_key(shop: Shop) -> str:
-    return f"homepage:rules:{_shop_identity(shop)}"
+    return f"homepage:rules:{shop_identity(shop)}"
 
 
-def _shopper_key(shop: Shop, external_id: str) -> str:
-    # Hashed: storefront ids may hold characters a cache key must not.
-    return f"homepage:shopper:{_shop_identity(shop)}:{hashlib.sha1(external_id.encode()).hexdigest()}"
+def _hashed(external_id: str) -> str:
+    # Storefront ids may hold characters a cache key must not.
+    return hashlib.sha1(external_id.encode()).hexdigest()
+
+
+def _shopper_key(shop: Shop, hashed_id: str) -> str:
+    return f"homepage:shopper:{shop_identity(shop)}:{hashed_id}"
 
 
 def _models_token_key(shop: Shop) -> str:
-    return f"homepage:models:{_shop_identity(shop)}"
+    return f"homepage:models:{shop_identity(shop)}"
 
 
 def _new_token() -> str:
@@ -100,7 +105,7 @@ def homepage_shoppers_changed(*, shop: Shop, external_ids: Iterable[str]) -> Non
 
     Their entries are dropped, so the next page reads the shopper again and starts a new token.
     """
-    keys = [_shopper_key(shop, external_id) for external_id in set(external_ids)]
+    keys = [_shopper_key(shop, _hashed(external_id)) for external_id in set(external_ids)]
     if keys:
         cache.delete_many(keys)
 
@@ -111,7 +116,7 @@ def homepage_shoppers_acted(*, shop: Shop, opt_outs: dict[str, bool]) -> None:
     Each gets a new entry, with a new token, in one round trip: their next page is composed fresh, and
     finds the entry without reading the shopper for it.
     """
-    entries = {_shopper_key(shop, external_id): _shopper_entry(True, opt_out) for external_id, opt_out in opt_outs.items()}
+    entries = {_shopper_key(shop, _hashed(external_id)): _shopper_entry(True, opt_out) for external_id, opt_out in opt_outs.items()}
     if entries:
         cache.set_many(entries, TOKEN_SECONDS)
 
@@ -121,8 +126,8 @@ def homepage_models_changed(*, shop: Shop) -> None:
     token_bump_through_commit(_models_token_key(shop))
 
 
-# Inside one page request, the shop's tokens its key was made of: what the page is composed from agrees
-# with its key, and each token costs no second round trip.
+# Inside one page request, the shop's tokens its page is stamped with: what the page is composed from agrees
+# with its stamp, and each token costs no second round trip.
 _request_tokens: ContextVar[dict[str, str] | None] = ContextVar("homepage_request_tokens", default=None)
 
 
@@ -171,7 +176,7 @@ def _shopper_entry(known: bool, opt_out: bool) -> dict:
 
 def _page_key(shop: Shop, who: str, request_shape: str) -> str:
     shape = hashlib.sha1(request_shape.encode()).hexdigest()[:16]
-    return f"homepage:page:v{PAGE_FORMAT}:{_shop_identity(shop)}:{who}:{shape}"
+    return f"homepage:page:v{PAGE_FORMAT}:{shop_identity(shop)}:{who}:{shape}"
 
 
 def _page_stamp(tokens: PageTokens) -> list:
@@ -196,8 +201,8 @@ def page_lookup(
     Pages are stamped with the tokens rather than keyed by them, so that the page is read with the tokens.
     """
     shop_keys = [_shop_token_key(shop), _models_token_key(shop), _catalog_token_key(shop)]
-    shopper_key = _shopper_key(shop, shopper_external_id)
-    own_key = _page_key(shop, hashlib.sha1(shopper_external_id.encode()).hexdigest(), request_shape)
+    hashed_id = _hashed(shopper_external_id)
+    shopper_key, own_key = _shopper_key(shop, hashed_id), _page_key(shop, hashed_id, request_shape)
     found = cache.get_many([*shop_keys, shopper_key, own_key])
     entry, shopper = found.get(shopper_key), UNREAD
     if entry is None:
@@ -231,7 +236,7 @@ def page_store(lookup: PageLookup, page: dict, seconds: int) -> None:
 
 @contextmanager
 def page_tokens_reused(tokens: PageTokens) -> Iterator[None]:
-    """While composing the page keyed by `tokens`: the rules, models and catalog are read as of those tokens."""
+    """While composing the page stamped with `tokens`: the rules, models and catalog are read as of those tokens."""
     reset = _request_tokens.set(dict(tokens.shop_tokens))
     try:
         yield
@@ -245,7 +250,7 @@ def models_token(*, shop: Shop) -> str:
 
 
 def _catalog_token_key(shop: Shop) -> str:
-    return f"homepage:catalog:{_shop_identity(shop)}"
+    return f"homepage:catalog:{shop_identity(shop)}"
 
 
 def homepage_catalog_changed(*, shop: Shop) -> None:

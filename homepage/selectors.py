@@ -15,7 +15,7 @@ from merchandising.models import Rail, RailKind
 from recommender.models import ModelVersion
 from recommender.selectors import active_versions
 
-from .cache import ProcessCopies, models_token
+from .cache import ProcessCopies, models_token, shop_identity
 
 Ranked = list[tuple[int, float]]
 
@@ -45,7 +45,7 @@ _process_counts: dict[str, tuple[float, object]] = {}  # by cache key: (when rea
 
 
 def _shop_cached(shop: Shop, name: str, compute):
-    key = f"homepage:{name}:{shop.pk}.{int(shop.created_at.timestamp() * 1_000_000)}"
+    key = f"homepage:{name}:{shop_identity(shop)}"
     kept = _process_counts.get(key)
     if kept is not None and time.monotonic() - kept[0] < PROCESS_COUNTS_SECONDS:
         return kept[1]

@@ -16,7 +16,7 @@ from catalog.models import Item, Shop
 from recommender.ml.topk import top_indices
 from recommender.models import ItemEmbedding
 
-from .cache import _shop_identity, catalog_token
+from .cache import catalog_token, shop_identity
 
 Ranked = list[tuple[int, float]]
 
@@ -107,7 +107,7 @@ def _snapshot_load(shop: Shop, token: str) -> CatalogSnapshot:
 
 def catalog_snapshot(*, shop: Shop) -> CatalogSnapshot:
     """The shop's catalog as of its current token, loaded in this process when the token moved."""
-    key = _shop_identity(shop)
+    key = shop_identity(shop)
     # The token is read before the rows: a write landing in between bumps it again, so it is read once more.
     token = catalog_token(shop=shop)
     snapshot = _snapshots.get(key)
@@ -122,4 +122,4 @@ def catalog_snapshot(*, shop: Shop) -> CatalogSnapshot:
 
 def catalog_snapshot_expire(*, shop: Shop) -> None:
     """Drop this process's snapshot of the shop: it was seen to disagree with the database."""
-    _snapshots.pop(_shop_identity(shop), None)
+    _snapshots.pop(shop_identity(shop), None)

@@ -5,6 +5,7 @@ import uuid
 
 from django.utils import timezone
 
+from catalog import selectors as catalog_selectors
 from catalog.models import Item, Shop, Shopper
 
 from .. import cache, selectors
@@ -68,7 +69,7 @@ def _shopper(shop: Shop, external_id: str) -> Shopper | None:
 def _item_pks(shop: Shop, external_ids: list[str]) -> set[int]:
     if not external_ids:
         return set()
-    return set(Item.objects.filter(shop=shop, external_id__in=external_ids).values_list("pk", flat=True))
+    return set(catalog_selectors.item_ids(shop=shop, external_ids=external_ids).values())
 
 
 def homepage_layout(
