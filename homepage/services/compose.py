@@ -24,7 +24,6 @@ from .ranking import (
     Slotted,
     adjustments_apply,
     candidates_filter,
-    diversity_pool_size,
     diversity_rerank,
     exploration_count,
     exploration_pick,
@@ -144,20 +143,21 @@ def rail_compose(context: PageContext, rail: Rail, *, size: int, reserved: set[i
         return caps
 
     open_slots = size - len(pins)
-    pool = blend.slotted(context, diversity_pool_size(open_slots))
-    ranked = diversity_rerank(context, pool, count=open_slots, diversity=rail.diversity, caps=caps_with_pins())
+    ranked = diversity_rerank(context, blend, count=open_slots, diversity=rail.diversity, caps=caps_with_pins())
     explore_count = 0 if rail.kind in NO_EXPLORATION_KINDS else min(exploration_count(rail, size), open_slots)
     kept = ranked[: open_slots - explore_count]
     caps = caps_with_pins()
     for candidate in kept:
         caps.take(candidate.item)
-    explore_pool = candidates_filter(
-        context, _exploration_candidates(context, rail, blend),
-        leave_out_own=leave_out_own, reserved=reserved | pinned,
-    )
-    explore = exploration_pick(
-        context, rail=rail, count=explore_count, candidates=explore_pool, taken={c.item.pk for c in kept}, caps=caps
-    )
+    explore = []
+    if explore_count > 0:
+        explore_pool = candidates_filter(
+            context, _exploration_candidates(context, rail, blend),
+            leave_out_own=leave_out_own, reserved=reserved | pinned,
+        )
+        explore = exploration_pick(
+            context, rail=rail, count=explore_count, candidates=explore_pool, taken={c.item.pk for c in kept}, caps=caps
+        )
     chosen = {candidate.item.pk for candidate in kept + explore}
     for candidate in ranked[len(kept):]:  # slots exploration could not fill go back to the ranking
         if len(kept) + len(explore) >= open_slots:

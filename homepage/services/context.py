@@ -8,6 +8,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 
 import numpy as np
 from django.conf import settings
@@ -66,8 +67,9 @@ class PageContext:
         who = self.shopper.pk if self.personalized else "anonymous"
         return f"{self.shop.pk}:{who}:{self.now.date().isoformat()}"
 
-    @property
+    @cached_property
     def own_items(self) -> set[int]:
+        # The history is read once, before any rail: every rail leaves out the same items.
         return {pk for pk, kind in self.history if kind in ENGAGED_TYPES}
 
     def items_load(self, pks) -> None:
@@ -88,6 +90,27 @@ class PageContext:
                 vector = found.get(pk)
                 self._vectors[pk] = None if vector is None else _unit(np.asarray(vector, dtype=np.float32))
         return {pk: self._vectors[pk] for pk in pks}
+
+    def vector_matrix(self, pks: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The unit vectors of `pks`, one row each (zeros where an item has none), and which items have one.
+
+        Gathered from the snapshot's matrix in one step; only items it lacks are looked up one by one.
+        """
+        vector_rows = self.snapshot.vector_rows
+        rows = np.fromiter((vector_rows.get(pk, -1) for pk in pks), dtype=np.int64, count=len(pks))
+        embedded = rows >= 0
+        if embedded.all():
+            return self.snapshot.vectors[rows], embedded
+        others = self.vectors([pk for pk, row in zip(pks, rows) if row < 0])
+        width = self.snapshot.vectors.shape[1] or next((len(vector) for vector in others.values() if vector is not None), 0)
+        matrix = np.zeros((len(pks), width), dtype=np.float32)
+        if embedded.any():
+            matrix[embedded] = self.snapshot.vectors[rows[embedded]]
+        for index in np.flatnonzero(~embedded):
+            vector = others[pks[index]]
+            if vector is not None:
+                matrix[index], embedded[index] = vector, True
+        return matrix, embedded
 
     def candidates(self) -> dict[str, Ranked]:
         """Model candidates for this shopper, asked once per page; fallbacks when no model serves."""

@@ -36,32 +36,27 @@ class Slotted:
 
 
 def candidates_filter(context: PageContext, pks: list[int], *, leave_out_own: bool, reserved: set[int]) -> list[int]:
-    """Candidates that may be shown here: available, not blocked, not disliked, not bought recently,
-    not excluded by the request, not already higher on the page, not pinned to another rail."""
-    context.items_load(pks)
+    """Candidates that may be shown here, once each in their order: available, not blocked, not disliked,
+    not bought recently, not excluded by the request, not already higher on the page, not pinned to another rail."""
     own = context.own_items if leave_out_own else set()
     dropped = context.exclude | context.placed | context.disliked | context.bought_recently | own | reserved
-    items = context.items
-    # The snapshot's available set answers for nearly every candidate; items loaded beside it answer for themselves.
-    available = context.snapshot.available_pks if context.snapshot else frozenset()
-    kept = [
-        pk for pk in dict.fromkeys(pks)
-        if pk not in dropped and (pk in available or ((item := items.get(pk)) is not None and item.available))
-    ]
+    candidates = [pk for pk in dict.fromkeys(pks) if pk not in dropped]
+    # The snapshot's available set answers for nearly every candidate; the few it lacks answer for themselves.
+    available = context.snapshot.available_pks
+    others = [pk for pk in candidates if pk not in available]
+    if others:
+        context.items_load(others)
+        shown = {pk for pk in others if (item := context.items.get(pk)) is not None and item.available}
+        candidates = [pk for pk in candidates if pk in available or pk in shown]
     if context.blocks:
-        kept = [pk for pk in kept if not item_blocked(context, items[pk])]
-    return kept
+        candidates = [pk for pk in candidates if not item_blocked(context, context.items[pk])]
+    return candidates
 
 
 def _ranked_rows(ranked: Ranked, index: dict[int, int]) -> list[int]:
     """Rows (positions in the candidate list) of a family's candidates that were kept, best first, once each."""
-    rows, seen = [], set()
-    for pk, _ in sorted(ranked, key=itemgetter(1), reverse=True):  # reverse keeps ties in their order too
-        row = index.get(pk)
-        if row is not None and row not in seen:
-            seen.add(row)
-            rows.append(row)
-    return rows
+    by_score = sorted(ranked, key=itemgetter(1), reverse=True)  # reverse keeps ties in their order too
+    return list(dict.fromkeys([index[pk] for pk, _ in by_score if pk in index]))
 
 
 def blend_weights(families: dict[str, Ranked], weights: dict[str, float]) -> dict[str, float]:
@@ -88,15 +83,13 @@ class Blend:
         families = {family: scores[order] for family, scores in self.families.items()}
         return Blend(pks=self.pks[order], relevance=self.relevance[order], families=families, rules=self.rules)
 
-    def slotted(self, context: PageContext, count: int) -> list[Slotted]:
-        """The best `count` candidates, on their way to slots; each family's score only for the console preview."""
-        chosen = []
-        for row, pk in enumerate(self.pks[:count].tolist()):
-            scores = self._family_scores(row) if context.debug else {}
-            chosen.append(
-                Slotted(item=context.items[pk], families=scores, relevance=float(self.relevance[row]), rules=list(self.rules.get(pk, [])))
-            )
-        return chosen
+    def slotted(self, context: PageContext, row: int, diversity_penalty: float = 0.0) -> Slotted:
+        """One candidate on its way to a slot; each family's score only for the console preview."""
+        pk = int(self.pks[row])
+        return Slotted(
+            item=context.items[pk], families=self._family_scores(row) if context.debug else {},
+            relevance=float(self.relevance[row]), diversity_penalty=diversity_penalty, rules=list(self.rules.get(pk, [])),
+        )
 
     def _family_scores(self, row: int) -> dict[str, float]:
         return {family: float(values[row]) for family, values in self.families.items() if not np.isnan(values[row])}
@@ -109,7 +102,7 @@ class Blend:
 
 def scores_blend(families: dict[str, Ranked], weights: dict[str, float], pks: list[int]) -> Blend:
     """Rank-based blending: families score on unrelated scales (cosine, decayed counts, logits), their ranks compare."""
-    index = {pk: row for row, pk in enumerate(pks)}
+    index = dict(zip(pks, range(len(pks))))
     relevance = np.zeros(len(pks))
     columns = {}
     for family, weight in blend_weights(families, weights).items():
@@ -117,7 +110,7 @@ def scores_blend(families: dict[str, Ranked], weights: dict[str, float], pks: li
         column = np.full(len(pks), np.nan)
         column[rows] = (len(rows) - np.arange(len(rows))) / max(len(rows), 1)
         columns[family] = column
-        relevance += weight * np.nan_to_num(column, nan=0.0)
+        relevance[rows] += weight * column[rows]
     blend = Blend(pks=np.asarray(pks, dtype=np.int64), relevance=relevance, families=columns)
     return _sorted(blend.reordered(np.flatnonzero(relevance > 0)))  # no weighted family proposed the others
 
@@ -150,16 +143,11 @@ def diversity_pool_size(count: int) -> int:
 
 
 def _similarity_matrix(context: PageContext, items: list[Item]) -> np.ndarray:
-    vectors = context.vectors([item.pk for item in items])
-    n = len(items)
-    similarity = np.zeros((n, n), dtype=np.float32)
-    embedded = [index for index, item in enumerate(items) if vectors[item.pk] is not None]
-    if embedded:
-        matrix = np.stack([vectors[items[index].pk] for index in embedded])
-        similarity[np.ix_(embedded, embedded)] = matrix @ matrix.T
+    matrix, embedded = context.vector_matrix([item.pk for item in items])
+    similarity = matrix @ matrix.T
     # Pairs with an item short of a vector compare by category; the rule is symmetric, so each such row fills its column.
-    for i in sorted(set(range(n)) - set(embedded)):
-        for j in range(n):
+    for i in np.flatnonzero(~embedded).tolist():
+        for j in range(len(items)):
             similarity[i, j] = similarity[j, i] = _category_similarity(items[i], items[j])
     return similarity
 
@@ -194,34 +182,41 @@ class Caps:
             self.brands[item.brand] = self.brands.get(item.brand, 0) + 1
 
 
-def diversity_rerank(context: PageContext, pool: list[Slotted], *, count: int, diversity: float, caps: Caps) -> list[Slotted]:
-    """Maximal marginal relevance over text embeddings, among `pool` (the best `diversity_pool_size(count)`
-    candidates): each next item maximises (1 - λ)·relevance − λ·(its highest similarity to the items
-    already chosen), within the caps."""
+def diversity_rerank(context: PageContext, blend: Blend, *, count: int, diversity: float, caps: Caps) -> list[Slotted]:
+    """Maximal marginal relevance over text embeddings, among the blend's best `diversity_pool_size(count)`
+    candidates: each next item maximises (1 - λ)·relevance − λ·(its highest similarity to the items already
+    chosen), within the caps."""
+    pool = blend.pks[: diversity_pool_size(count)].tolist()
     if count <= 0 or not pool:
         return []
-    relevance = np.asarray([candidate.relevance for candidate in pool], dtype=np.float64)
+    items = [context.items[pk] for pk in pool]
+    relevance = blend.relevance[: len(pool)]
     relevance = relevance / relevance.max() if relevance.max() > 0 else relevance
-    similarity = _similarity_matrix(context, [candidate.item for candidate in pool]) if diversity > 0 else None
+    similarity = _similarity_matrix(context, items) if diversity > 0 else None
     nearest = np.zeros(len(pool), dtype=np.float64)
-    open_ = np.asarray([caps.allows(candidate.item) for candidate in pool], dtype=bool)
-    by_category = _rows_by([candidate.item.category_path for candidate in pool])
-    by_brand = _rows_by([candidate.item.brand for candidate in pool])
+    by_category = _rows_by([item.category_path for item in items])
+    by_brand = _rows_by([item.brand for item in items])
+    open_ = np.ones(len(pool), dtype=bool)
+    for category in by_category:
+        if caps.category_full(category):
+            open_[by_category[category]] = False
+    for brand in by_brand:
+        if caps.brand_full(brand):
+            open_[by_brand[brand]] = False
     chosen = []
     while len(chosen) < count and open_.any():
         marginal = (1.0 - diversity) * relevance - diversity * nearest
         marginal[~open_] = -np.inf
         pick = int(np.argmax(marginal))
-        candidate = pool[pick]
-        candidate.diversity_penalty = float(diversity * nearest[pick])
-        chosen.append(candidate)
-        caps.take(candidate.item)
+        item = items[pick]
+        chosen.append(blend.slotted(context, pick, diversity_penalty=float(diversity * nearest[pick])))
+        caps.take(item)
         open_[pick] = False
         # Taking an item can only fill its own category's or brand's cap.
-        if caps.category_full(candidate.item.category_path):
-            open_[by_category[candidate.item.category_path]] = False
-        if caps.brand_full(candidate.item.brand):
-            open_[by_brand[candidate.item.brand]] = False
+        if caps.category_full(item.category_path):
+            open_[by_category[item.category_path]] = False
+        if caps.brand_full(item.brand):
+            open_[by_brand[item.brand]] = False
         if similarity is not None:
             nearest = np.maximum(nearest, similarity[:, pick])
     return chosen

@@ -36,6 +36,7 @@ class ALSModel:
         self._user_factors: np.ndarray | None = None
         self._item_factors: np.ndarray | None = None
         self._solver: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._norms: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def user_factors(self) -> np.ndarray:
@@ -138,6 +139,12 @@ class ALSModel:
             self._solver = (self.item_factors, item_factors, gram)
         return self._solver[1], self._solver[2]
 
+    def _item_norms(self) -> np.ndarray:
+        """Each item vector's length, computed once per set of item factors: serving asks per request."""
+        if self._norms is None or self._norms[0] is not self.item_factors:
+            self._norms = (self.item_factors, np.linalg.norm(self.item_factors, axis=1))
+        return self._norms[1]
+
     def similar_items(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Items nearest to one item by cosine similarity of their factors.
 
@@ -149,7 +156,7 @@ class ALSModel:
             Up to k item ids (never `item` itself), most similar first, and
             their cosine similarities.
         """
-        norms = np.linalg.norm(self.item_factors, axis=1)
+        norms = self._item_norms()
         similarity = self.item_factors @ self.item_factors[item]
         similarity = similarity / np.maximum(norms * norms[item], 1e-12)
         similarity[item] = -np.inf
