@@ -9,6 +9,7 @@ from .common import RESULTS_DIR, BenchResult, command_line, machine_describe, ma
 # Name to module; each module has run(argv) -> BenchResult. Add new benchmarks here.
 BENCHMARKS = {
     "homepage": "bench.homepage",
+    "compose": "bench.compose",
     "ingest": "bench.ingest",
     "quality": "bench.quality",
     "scoring": "bench.scoring",

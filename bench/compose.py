@@ -1,0 +1,100 @@
+"""What one homepage costs the server, in one process and with no other load: the page of a shopper who
+just acted (composed fresh), the view event's ingest before it, and a cached page as the baseline.
+
+Under load (bench/homepage.py) these costs queue behind each other and the load generator on the same
+cores, so they move with everything else the machine does; alone, they show what a change to the
+composition itself gained. It runs on the dev data dir (.data, where `make run` put the demo shop and
+its models), through the same service calls the API makes, and writes only view events whose ids start
+`bench-compose-`.
+"""
+
+import argparse
+import json
+
+from .common import BenchResult, _postgres_pid, bench_env, embedded_stop, manage, percentile
+from .homepage import DEV_DATA_DIR, PRECOMPUTED, RUN_MAKE
+
+NAME = "compose"
+
+# Printed as JSON by `manage.py shell`. Per round: a shopper's page is served twice (the second a cache
+# hit, timed), a view event of theirs is ingested (timed), and their page is served again, composed fresh (timed).
+TIMING = """
+import json, random, time, uuid
+from django.conf import settings
+from django.utils import timezone
+from catalog.models import Item
+from catalog.services import api_key_authenticate, event_batch_ingest
+from homepage.services import homepage_serve, shoppers_recently_active
+shop = api_key_authenticate(raw_key={key!r}).shop
+shoppers = [s.external_id for s in shoppers_recently_active(shop=shop, days=settings.VITRINE_PRECOMPUTE_DAYS, limit={shoppers})]
+items = list(Item.objects.filter(shop=shop, available=True).values_list("external_id", flat=True))
+rng = random.Random(0)
+def timed(call):
+    started = time.perf_counter()
+    call()
+    return (time.perf_counter() - started) * 1000
+def serve(shopper):
+    return timed(lambda: homepage_serve(shop=shop, shopper_external_id=shopper))
+def view(shopper):
+    event = {{"event_id": f"bench-compose-{{uuid.uuid4().hex}}", "shopper_id": shopper, "type": "view",
+             "item_id": rng.choice(items), "occurred_at": timezone.now().isoformat()}}
+    return timed(lambda: event_batch_ingest(shop=shop, events=[event]))
+timings = {{"cached": [], "ingest": [], "fresh": []}}
+for number in range({warmup} + {pages} if shoppers and items else 0):
+    shopper = rng.choice(shoppers)
+    serve(shopper)
+    measured = {{"cached": serve(shopper), "ingest": view(shopper), "fresh": serve(shopper)}}
+    if number >= {warmup}:
+        for kind, ms in measured.items():
+            timings[kind].append(ms)
+print(json.dumps({{"shop": shop.slug, "items": len(items), "shoppers": len(shoppers), **timings}}))
+"""
+WARMUP = 30
+
+
+def arguments_parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench compose")
+    parser.add_argument("--pages", type=int, default=300, help="just-active shoppers' pages timed (default 300)")
+    parser.add_argument("--shoppers", type=int, default=PRECOMPUTED,
+                        help=f"most recently active shoppers drawn from (default {PRECOMPUTED})")
+    return parser.parse_args(argv)
+
+
+def _row(case: str, timings: list[float], baseline: float) -> dict:
+    p50 = percentile(timings, 50)
+    return {
+        "case": case, "requests": len(timings), "p50 ms": round(p50, 2), "p90 ms": round(percentile(timings, 90), 2),
+        "p99 ms": round(percentile(timings, 99), 2), "x cached p50": round(p50 / baseline, 1) if baseline else None,
+    }
+
+
+def run(argv: list[str]) -> BenchResult:
+    options = arguments_parse(argv)
+    if not (DEV_DATA_DIR / "demo_api_key").exists():
+        return BenchResult(NAME, skipped=f"no demo API key at {DEV_DATA_DIR / 'demo_api_key'}; {RUN_MAKE}.")
+    api_key = (DEV_DATA_DIR / "demo_api_key").read_text().strip()
+    env = bench_env(DEV_DATA_DIR)
+    was_running = _postgres_pid(DEV_DATA_DIR) is not None
+    try:
+        code = TIMING.format(key=api_key, shoppers=options.shoppers, warmup=WARMUP, pages=options.pages)
+        found = json.loads(manage("shell", "-c", code, env=env).strip().splitlines()[-1])
+    finally:
+        if not was_running:
+            embedded_stop(env=env)
+    if not found["fresh"]:
+        return BenchResult(NAME, skipped=f"the demo shop '{found['shop']}' has no recently active shoppers; {RUN_MAKE}.")
+    baseline = percentile(found["cached"], 50)
+    rows = [
+        _row("cached page (baseline)", found["cached"], baseline),
+        _row("view event ingested", found["ingest"], baseline),
+        _row("just-active page, composed fresh", found["fresh"], baseline),
+    ]
+    notes = [
+        f"One process, no other load: the service calls of GET /api/v1/homepage and POST /api/v1/events, without "
+        f"HTTP. Shop '{found['shop']}' ({found['items']:,} available items); each round draws one of its "
+        f"{found['shoppers']:,} most recently active shoppers, times their cached page, a view event of theirs and "
+        f"their page composed fresh after it. {WARMUP} rounds of warm-up are not timed.",
+    ]
+    metrics = {"cached_p50_ms": rows[0]["p50 ms"], "ingest_p50_ms": rows[1]["p50 ms"], "fresh_p50_ms": rows[2]["p50 ms"],
+               "fresh_p99_ms": rows[2]["p99 ms"], "fresh_over_cached": rows[2]["x cached p50"]}
+    return BenchResult(NAME, rows=rows, notes=notes, metrics=metrics)
