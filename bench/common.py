@@ -305,6 +305,19 @@ def embedded_stop(*, env: dict[str, str]) -> None:
     )
 
 
+@contextmanager
+def dev_data_env(data_dir: Path):
+    """The environment of a data dir whose embedded servers a bench uses as it finds them: stopped after only
+    if this bench started them (its first query did)."""
+    env = bench_env(data_dir)
+    was_running = _postgres_pid(data_dir) is not None
+    try:
+        yield env
+    finally:
+        if not was_running:
+            embedded_stop(env=env)
+
+
 def _postgres_pid(data_dir: Path) -> int | None:
     pid_file = data_dir / "pg" / "postmaster.pid"
     try:

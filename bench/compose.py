@@ -11,7 +11,7 @@ its models), through the same service calls the API makes, and writes only view 
 import argparse
 import json
 
-from .common import BenchResult, _postgres_pid, bench_env, embedded_stop, manage, percentile
+from .common import BenchResult, dev_data_env, manage, percentile
 from .homepage import DEV_DATA_DIR, PRECOMPUTED, RUN_MAKE
 
 NAME = "compose"
@@ -73,14 +73,9 @@ def run(argv: list[str]) -> BenchResult:
     if not (DEV_DATA_DIR / "demo_api_key").exists():
         return BenchResult(NAME, skipped=f"no demo API key at {DEV_DATA_DIR / 'demo_api_key'}; {RUN_MAKE}.")
     api_key = (DEV_DATA_DIR / "demo_api_key").read_text().strip()
-    env = bench_env(DEV_DATA_DIR)
-    was_running = _postgres_pid(DEV_DATA_DIR) is not None
-    try:
-        code = TIMING.format(key=api_key, shoppers=options.shoppers, warmup=WARMUP, pages=options.pages)
+    code = TIMING.format(key=api_key, shoppers=options.shoppers, warmup=WARMUP, pages=options.pages)
+    with dev_data_env(DEV_DATA_DIR) as env:
         found = json.loads(manage("shell", "-c", code, env=env).strip().splitlines()[-1])
-    finally:
-        if not was_running:
-            embedded_stop(env=env)
     if not found["fresh"]:
         return BenchResult(NAME, skipped=f"the demo shop '{found['shop']}' has no recently active shoppers; {RUN_MAKE}.")
     baseline = percentile(found["cached"], 50)

@@ -41,8 +41,7 @@ from .common import (
     OtherLoad,
     _exclusive,
     _postgres_pid,
-    bench_env,
-    embedded_stop,
+    dev_data_env,
     gunicorn_serving,
     manage,
     percentile,
@@ -152,17 +151,11 @@ def _demo_sample(env: dict[str, str], api_key: str, precomputed: int) -> Demo:
 @contextmanager
 def demo_server(options: argparse.Namespace):
     """gunicorn on the dev data dir; its embedded servers are stopped after only if this run started them."""
-    env = bench_env(DEV_DATA_DIR)
     log_path = DEV_DATA_DIR / "bench-homepage-gunicorn.log"
-    was_running = _postgres_pid(DEV_DATA_DIR) is not None
     threads = ("--worker-class", "gthread", "--threads", str(options.threads)) if options.worker_class == "gthread" else ()
-    with _exclusive(DEV_DATA_DIR / ".bench-homepage.lock"):
-        try:
-            with gunicorn_serving(env=env, log_path=log_path, workers=options.workers, extra_args=threads) as (process, url):
-                yield url, process.pid, env
-        finally:
-            if not was_running:
-                embedded_stop(env=env)
+    with _exclusive(DEV_DATA_DIR / ".bench-homepage.lock"), dev_data_env(DEV_DATA_DIR) as env:
+        with gunicorn_serving(env=env, log_path=log_path, workers=options.workers, extra_args=threads) as (process, url):
+            yield url, process.pid, env
 
 
 class Swarm:
