@@ -141,8 +141,9 @@ def _fit_mf(prepared: Prepared, budget: Budget, factors: int = 64, iterations: i
 def _fit_text(prepared: Prepared, budget: Budget, text_embeddings: np.ndarray | None = None, **_) -> FitResult:
     from recommender.ml.nets.text_similarity import TextSimilarityModel
 
-    model = TextSimilarityModel(text_embeddings)
-    return FitResult(model, {"recent": model.recent, "decay": model.decay, "dim": int(text_embeddings.shape[1])})
+    model = TextSimilarityModel(text_embeddings).neighbours_build()
+    params = {"recent": model.recent, "decay": model.decay, "dim": int(text_embeddings.shape[1]), "neighbours": model.neighbours.shape[1]}
+    return FitResult(model, params)
 
 
 def _fit_sequential(
