@@ -42,6 +42,7 @@ class CatalogSnapshot:
     vector_pks: list[int]  # the item of each row
     vector_rows: dict[int, int]
     by_category: dict[str, list[int]] = field(default_factory=dict)
+    ranked_newest: dict[tuple[int, str], Ranked] = field(default_factory=dict)
 
     def vector(self, pk: int) -> np.ndarray | None:
         row = self.vector_rows.get(pk)
@@ -57,9 +58,15 @@ class CatalogSnapshot:
         return [(self.vector_pks[index], float(scores[index])) for index in top]
 
     def newest_items(self, *, k: int, category: str = "") -> Ranked:
-        """Available items (in `category` and its subcategories), newest first, scored by recency rank."""
-        pks = self.category_items(category=category, k=k) if category else [item.pk for item in self.newest[:k]]
-        return [(pk, float(len(pks) - rank)) for rank, pk in enumerate(pks)]
+        """Available items (in `category` and its subcategories), newest first, scored by recency rank.
+
+        Listed once per snapshot and asked for by several rails of every page: callers must not change it.
+        """
+        ranked = self.ranked_newest.get((k, category))
+        if ranked is None:
+            pks = self.category_items(category=category, k=k) if category else [item.id for item in self.newest[:k]]
+            ranked = self.ranked_newest[k, category] = [(pk, float(len(pks) - rank)) for rank, pk in enumerate(pks)]
+        return ranked
 
     def category_items(self, *, category: str, k: int) -> list[int]:
         """Available items of `category` and its subcategories, newest first; each category listed once per snapshot."""

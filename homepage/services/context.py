@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
+from itertools import repeat
 
 import numpy as np
 from django.conf import settings
@@ -97,7 +98,7 @@ class PageContext:
         Gathered from the snapshot's matrix in one step; only items it lacks are looked up one by one.
         """
         vector_rows = self.snapshot.vector_rows
-        rows = np.fromiter((vector_rows.get(pk, -1) for pk in pks), dtype=np.int64, count=len(pks))
+        rows = np.array(list(map(vector_rows.get, pks, repeat(-1))), dtype=np.int64)
         embedded = rows >= 0
         if embedded.all():
             return self.snapshot.vectors[rows], embedded

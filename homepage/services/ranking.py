@@ -3,7 +3,9 @@
 import random
 from dataclasses import dataclass, field
 from datetime import timedelta
-from operator import itemgetter
+from functools import partial
+from itertools import filterfalse
+from operator import is_not, itemgetter
 
 import numpy as np
 
@@ -40,11 +42,12 @@ def candidates_filter(context: PageContext, pks: list[int], *, leave_out_own: bo
     not bought recently, not excluded by the request, not already higher on the page, not pinned to another rail."""
     own = context.own_items if leave_out_own else set()
     dropped = context.exclude | context.placed | context.disliked | context.bought_recently | own | reserved
-    candidates = [pk for pk in dict.fromkeys(pks) if pk not in dropped]
+    # Hundreds of candidates per rail: filterfalse and issuperset loop in C.
+    candidates = list(filterfalse(dropped.__contains__, dict.fromkeys(pks)))
     # The snapshot's available set answers for nearly every candidate; the few it lacks answer for themselves.
     available = context.snapshot.available_pks
-    others = [pk for pk in candidates if pk not in available]
-    if others:
+    if not available.issuperset(candidates):
+        others = list(filterfalse(available.__contains__, candidates))
         context.items_load(others)
         shown = {pk for pk in others if (item := context.items.get(pk)) is not None and item.available}
         candidates = [pk for pk in candidates if pk in available or pk in shown]
@@ -56,7 +59,8 @@ def candidates_filter(context: PageContext, pks: list[int], *, leave_out_own: bo
 def _ranked_rows(ranked: Ranked, index: dict[int, int]) -> list[int]:
     """Rows (positions in the candidate list) of a family's candidates that were kept, best first, once each."""
     by_score = sorted(ranked, key=itemgetter(1), reverse=True)  # reverse keeps ties in their order too
-    return list(dict.fromkeys([index[pk] for pk, _ in by_score if pk in index]))
+    rows = map(index.get, map(itemgetter(0), by_score))
+    return list(dict.fromkeys(filter(partial(is_not, None), rows)))
 
 
 def blend_weights(families: dict[str, Ranked], weights: dict[str, float]) -> dict[str, float]:
@@ -142,8 +146,8 @@ def diversity_pool_size(count: int) -> int:
     return max(count * DIVERSITY_POOL_PER_SLOT, DIVERSITY_POOL_MIN)
 
 
-def _similarity_matrix(context: PageContext, items: list[Item]) -> np.ndarray:
-    matrix, embedded = context.vector_matrix([item.pk for item in items])
+def _similarity_matrix(context: PageContext, pks: list[int], items: list[Item]) -> np.ndarray:
+    matrix, embedded = context.vector_matrix(pks)
     similarity = matrix @ matrix.T
     # Pairs with an item short of a vector compare by category; the rule is symmetric, so each such row fills its column.
     for i in np.flatnonzero(~embedded).tolist():
@@ -192,33 +196,34 @@ def diversity_rerank(context: PageContext, blend: Blend, *, count: int, diversit
     items = [context.items[pk] for pk in pool]
     relevance = blend.relevance[: len(pool)]
     relevance = relevance / relevance.max() if relevance.max() > 0 else relevance
-    similarity = _similarity_matrix(context, items) if diversity > 0 else None
-    nearest = np.zeros(len(pool), dtype=np.float64)
-    by_category = _rows_by([item.category_path for item in items])
-    by_brand = _rows_by([item.brand for item in items])
-    open_ = np.ones(len(pool), dtype=bool)
-    for category in by_category:
-        if caps.category_full(category):
-            open_[by_category[category]] = False
-    for brand in by_brand:
-        if caps.brand_full(brand):
-            open_[by_brand[brand]] = False
+    # A candidate taken or over a cap scores -inf from then on, so that each pick is one argmax.
+    score = (1.0 - diversity) * relevance
+    penalty = np.zeros(len(pool))
+    similarity = diversity * _similarity_matrix(context, pool, items) if diversity > 0 else None
+    # Rows by category and brand, only where the rail caps them.
+    by_category = _rows_by([item.category_path for item in items]) if caps.per_category is not None else {}
+    by_brand = _rows_by([item.brand for item in items]) if caps.per_brand is not None else {}
+    for rows in [rows for category, rows in by_category.items() if caps.category_full(category)]:
+        score[rows] = -np.inf
+    for rows in [rows for brand, rows in by_brand.items() if caps.brand_full(brand)]:
+        score[rows] = -np.inf
     chosen = []
-    while len(chosen) < count and open_.any():
-        marginal = (1.0 - diversity) * relevance - diversity * nearest
-        marginal[~open_] = -np.inf
+    while len(chosen) < count:
+        marginal = score - penalty
         pick = int(np.argmax(marginal))
+        if marginal[pick] == -np.inf:
+            break
         item = items[pick]
-        chosen.append(blend.slotted(context, pick, diversity_penalty=float(diversity * nearest[pick])))
+        chosen.append(blend.slotted(context, pick, diversity_penalty=float(penalty[pick])))
         caps.take(item)
-        open_[pick] = False
+        score[pick] = -np.inf
         # Taking an item can only fill its own category's or brand's cap.
         if caps.category_full(item.category_path):
-            open_[by_category[item.category_path]] = False
+            score[by_category[item.category_path]] = -np.inf
         if caps.brand_full(item.brand):
-            open_[by_brand[item.brand]] = False
+            score[by_brand[item.brand]] = -np.inf
         if similarity is not None:
-            nearest = np.maximum(nearest, similarity[:, pick])
+            np.maximum(penalty, similarity[pick], out=penalty)  # symmetric: the row is the column
     return chosen
 
 
