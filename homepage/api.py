@@ -1,3 +1,5 @@
+from functools import cache
+
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers
@@ -50,9 +52,20 @@ SHOPPER_OUT = inline_serializer(
 
 
 def _query(serializer_class, request):
+    if not request.query_params:
+        return dict(_query_defaults(serializer_class))
     serializer = serializer_class(data=request.query_params)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+@cache
+def _query_defaults(serializer_class) -> dict:
+    # Most storefront requests send no parameters: building a serializer (a deep copy of its fields) for
+    # them costs more than the cached page they ask for.
+    serializer = serializer_class(data={})
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
 
 
 class HomepageApi(APIView):

@@ -197,6 +197,21 @@ def test_recommendations_are_a_flat_top_k(served, storefront_a):
     assert storefront_a.get(f"/api/v1/recommendations/{shopper.external_id}", {"k": "101"}).status_code == 400
 
 
+def test_requests_without_parameters_get_the_documented_defaults_every_time(served, storefront_a):
+    shopper = ShopperFactory(shop=served)
+    record(shopper, Item.objects.get(shop=served, title="Rose lip gloss"))
+    path = f"/api/v1/recommendations/{shopper.external_id}"
+
+    ten = len(storefront_a.get(path, {"k": 10}).json()["items"])
+    sizes = [len(storefront_a.get(path).json()["items"]) for _ in range(2)]
+    asked = len(storefront_a.get(path, {"k": 3}).json()["items"])
+
+    assert ten > 3
+    assert sizes == [ten, ten]  # k defaults to 10
+    assert asked == 3
+    assert len(storefront_a.get(path).json()["items"]) == ten  # the request with k=3 changed no default
+
+
 def test_events_sent_back_with_the_served_context_are_attributed_to_their_rail(served, storefront_a):
     page = _page(storefront_a, "clicker")
     shown = page["rails"][0]["items"][:4]
