@@ -4,12 +4,14 @@ just acted (composed fresh), the view event's ingest before it, and a cached pag
 Under load (bench/homepage.py) these costs queue behind each other and the load generator on the same
 cores, so they move with everything else the machine does; alone, they show what a change to the
 composition itself gained. It runs on the dev data dir (.data, where `make run` put the demo shop and
-its models), through the same service calls the API makes, and writes only view events whose ids start
-`bench-compose-`.
+its models), with the web workers' single-threaded numerics (config/threads.py), through the same
+service calls the API makes, and writes only view events whose ids start `bench-compose-`.
 """
 
 import argparse
 import json
+
+from config.threads import numerics_single_threaded
 
 from .common import BenchResult, dev_data_env, manage, percentile
 from .homepage import DEV_DATA_DIR, PRECOMPUTED, RUN_MAKE
@@ -75,7 +77,8 @@ def run(argv: list[str]) -> BenchResult:
     api_key = (DEV_DATA_DIR / "demo_api_key").read_text().strip()
     code = TIMING.format(key=api_key, shoppers=options.shoppers, warmup=WARMUP, pages=options.pages)
     with dev_data_env(DEV_DATA_DIR) as env:
-        found = json.loads(manage("shell", "-c", code, env=env).strip().splitlines()[-1])
+        # With the web workers' thread pools, so that a page costs here what it costs there.
+        found = json.loads(manage("shell", "-c", code, env=numerics_single_threaded(env)).strip().splitlines()[-1])
     if not found["fresh"]:
         return BenchResult(NAME, skipped=f"the demo shop '{found['shop']}' has no recently active shoppers; {RUN_MAKE}.")
     baseline = percentile(found["cached"], 50)
