@@ -1,7 +1,7 @@
 """The web processes' numerical thread pools: one thread each.
 
 A page's matrix products are small and the web workers run side by side: BLAS and OpenMP thread pools
-only make the workers spin against each other (measured: twice the CPU per fresh page with two).
+only make the workers spin against each other, their idle threads busy-waiting on cores others need.
 """
 
 import os
