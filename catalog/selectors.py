@@ -1,3 +1,6 @@
+from contextlib import nullcontext
+
+import psycopg
 from django.db import connection
 
 from .models import Event, Item, Shop, Shopper
@@ -9,8 +12,17 @@ def item_get(*, shop: Shop, external_id: str) -> Item | None:
 
 def sql_rows(sql: str, params) -> list[tuple]:
     """Rows of one raw query. The storefront's per-request reads use it: compiling their small queries
-    through the ORM took three to four times as long as running them."""
-    with connection.cursor() as cursor:
+    through the ORM took three to four times as long as running them.
+
+    The parameters are bound by the server, so that each statement is prepared once per connection
+    (DATABASES OPTIONS prepare_threshold) and planned no more: that nearly halves what these reads cost.
+    Django's own cursors bind on the client and never prepare. Django's wrapper still wraps errors; where
+    queries are logged, the statement is logged as written, since a prepared one keeps no text to log.
+    """
+    connection.ensure_connection()
+    bound = psycopg.Cursor(connection.connection)
+    logged = connection.make_debug_cursor(bound).debug_sql(sql, params) if connection.queries_logged else nullcontext()
+    with connection.make_cursor(bound) as cursor, logged:
         cursor.execute(sql, params)
         return cursor.fetchall()
 

@@ -88,11 +88,16 @@ def _database() -> dict:
     # Checking a kept connection costs a round trip on every request. Unchecked, a request on a connection the
     # database dropped (a restart) fails once, and the connection is replaced at the end of that request.
     health_checks = env_bool("DATABASE_CONN_HEALTH_CHECKS", False)
+    # The storefront's per-request reads (catalog.selectors.sql_rows) run as prepared statements from their
+    # fifth run on a connection: planned once, not on every request. The ORM's queries are never prepared.
+    # Behind a pooler in transaction mode without prepared statement support, set DATABASE_PREPARED_STATEMENTS=0.
+    options = {"prepare_threshold": 5 if env_bool("DATABASE_PREPARED_STATEMENTS", True) else None}
     url = env_str("DATABASE_URL")
     if url:
-        return dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=health_checks)
+        database = dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=health_checks)
+        return {**database, "OPTIONS": {**database.get("OPTIONS", {}), **options}}
     database = embedded.postgres_settings(DATA_DIR, env_str("VITRINE_EMBEDDED_DB_NAME", "vitrine"))
-    return {**database, "CONN_MAX_AGE": conn_max_age, "CONN_HEALTH_CHECKS": health_checks}
+    return {**database, "OPTIONS": options, "CONN_MAX_AGE": conn_max_age, "CONN_HEALTH_CHECKS": health_checks}
 
 
 DATABASES = {"default": _database()}
