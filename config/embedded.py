@@ -100,7 +100,9 @@ def redis_start(data_dir: Path) -> Path:
                 "--unixsocketperm", "700",
                 "--dir", str(work_dir),
                 "--dbfilename", "dump.rdb",
-                "--save", "60 100",
+                # Queued tasks survive a crash: a snapshot a minute once 100 keys changed. One argument per
+                # word, as on the command line: "60 100" as one would turn snapshots off.
+                "--save", "60", "100",
                 "--pidfile", str(work_dir / "redis.pid"),
                 "--logfile", str(work_dir / "redis.log"),
                 "--daemonize", "yes",
