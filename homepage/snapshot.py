@@ -13,7 +13,7 @@ import numpy as np
 from django.db import connection
 
 from catalog.models import Item, Shop
-from recommender.ml.topk import top_indices
+from recommender.ml.topk import ranked_pairs, top_indices
 from recommender.models import ItemEmbedding
 
 from .cache import catalog_token, shop_identity
@@ -39,7 +39,7 @@ class CatalogSnapshot:
     newest: list[Item]  # available items, newest first
     available_pks: frozenset[int]
     vectors: np.ndarray  # L2-normalised text embeddings, one row per embedded item
-    vector_pks: list[int]  # the item of each row
+    vector_pks: np.ndarray  # the item of each row
     vector_rows: dict[int, int]
     by_category: dict[str, list[int]] = field(default_factory=dict)
     ranked_newest: dict[tuple[int, str], Ranked] = field(default_factory=dict)
@@ -55,7 +55,7 @@ class CatalogSnapshot:
         scores = self.vectors @ vector
         row = self.vector_rows.get(leave_out) if leave_out is not None else None
         top = top_indices(scores, k, exclude=[] if row is None else [row])
-        return [(self.vector_pks[index], float(scores[index])) for index in top]
+        return ranked_pairs(self.vector_pks, top, scores[top])
 
     def newest_items(self, *, k: int, category: str = "") -> Ranked:
         """Available items (in `category` and its subcategories), newest first, scored by recency rank.
@@ -107,7 +107,7 @@ def _snapshot_load(shop: Shop, token: str) -> CatalogSnapshot:
     vectors, vector_pks = _vectors_load(shop)
     return CatalogSnapshot(
         token=token, loaded_at=time.monotonic(), items=items, newest=newest, available_pks=frozenset(item.pk for item in newest),
-        vectors=vectors, vector_pks=vector_pks,
+        vectors=vectors, vector_pks=np.asarray(vector_pks, dtype=np.int64),
         vector_rows={pk: row for row, pk in enumerate(vector_pks)},
     )
 

@@ -4,6 +4,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import chain
+from operator import itemgetter
 
 from django.db import transaction
 from django.utils import timezone
@@ -131,7 +133,7 @@ def rail_compose(context: PageContext, rail: Rail, *, size: int, reserved: set[i
     pins = pins_usable(context, rail)[:size]
     pinned = {pin.item_id for pin in pins}
     leave_out_own = source.leave_out_own and context.personalized
-    pool = [pk for ranked in source.families.values() for pk, _ in ranked]
+    pool = list(map(itemgetter(0), chain.from_iterable(source.families.values())))
     # Pinned items are placed by their pins, not ranked; items pinned to other rails wait for those rails.
     pks = candidates_filter(context, pool, leave_out_own=leave_out_own, reserved=reserved | pinned)
     blend = adjustments_apply(context, scores_blend(source.families, rail.blend_weights or DEFAULT_BLEND[rail.kind], pks))

@@ -98,7 +98,7 @@ class PageContext:
         Gathered from the snapshot's matrix in one step; only items it lacks are looked up one by one.
         """
         vector_rows = self.snapshot.vector_rows
-        rows = np.array(list(map(vector_rows.get, pks, repeat(-1))), dtype=np.int64)
+        rows = np.fromiter(map(vector_rows.get, pks, repeat(-1)), dtype=np.int64, count=len(pks))
         embedded = rows >= 0
         if embedded.all():
             return self.snapshot.vectors[rows], embedded

@@ -1,11 +1,12 @@
 """The steps that turn a rail's candidates into its slots: filter, blend, adjust, diversify, explore, pin."""
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from itertools import filterfalse
-from operator import is_not, itemgetter
+from operator import attrgetter, is_not, itemgetter
 
 import numpy as np
 
@@ -56,11 +57,12 @@ def candidates_filter(context: PageContext, pks: list[int], *, leave_out_own: bo
     return candidates
 
 
-def _ranked_rows(ranked: Ranked, index: dict[int, int]) -> list[int]:
+def _ranked_rows(ranked: Ranked, index: dict[int, int]) -> np.ndarray:
     """Rows (positions in the candidate list) of a family's candidates that were kept, best first, once each."""
     by_score = sorted(ranked, key=itemgetter(1), reverse=True)  # reverse keeps ties in their order too
     rows = map(index.get, map(itemgetter(0), by_score))
-    return list(dict.fromkeys(filter(partial(is_not, None), rows)))
+    # An index array, converted once: numpy converts a list index again at every use.
+    return np.fromiter(dict.fromkeys(filter(partial(is_not, None), rows)), dtype=np.intp)
 
 
 def blend_weights(families: dict[str, Ranked], weights: dict[str, float]) -> dict[str, float]:
@@ -111,10 +113,11 @@ def scores_blend(families: dict[str, Ranked], weights: dict[str, float], pks: li
     columns = {}
     for family, weight in blend_weights(families, weights).items():
         rows = _ranked_rows(families[family], index)
+        rank_scores = (len(rows) - np.arange(len(rows))) / max(len(rows), 1)
         column = np.full(len(pks), np.nan)
-        column[rows] = (len(rows) - np.arange(len(rows))) / max(len(rows), 1)
+        column[rows] = rank_scores
         columns[family] = column
-        relevance[rows] += weight * column[rows]
+        relevance[rows] += weight * rank_scores
     blend = Blend(pks=np.asarray(pks, dtype=np.int64), relevance=relevance, families=columns)
     return _sorted(blend.reordered(np.flatnonzero(relevance > 0)))  # no weighted family proposed the others
 
@@ -193,7 +196,7 @@ def diversity_rerank(context: PageContext, blend: Blend, *, count: int, diversit
     pool = blend.pks[: diversity_pool_size(count)].tolist()
     if count <= 0 or not pool:
         return []
-    items = [context.items[pk] for pk in pool]
+    items = list(map(context.items.__getitem__, pool))
     relevance = blend.relevance[: len(pool)]
     relevance = relevance / relevance.max() if relevance.max() > 0 else relevance
     # A candidate taken or over a cap scores -inf from then on, so that each pick is one argmax.
@@ -201,8 +204,8 @@ def diversity_rerank(context: PageContext, blend: Blend, *, count: int, diversit
     penalty = np.zeros(len(pool))
     similarity = diversity * _similarity_matrix(context, pool, items) if diversity > 0 else None
     # Rows by category and brand, only where the rail caps them.
-    by_category = _rows_by([item.category_path for item in items]) if caps.per_category is not None else {}
-    by_brand = _rows_by([item.brand for item in items]) if caps.per_brand is not None else {}
+    by_category = _rows_by(map(attrgetter("category_path"), items)) if caps.per_category is not None else {}
+    by_brand = _rows_by(map(attrgetter("brand"), items)) if caps.per_brand is not None else {}
     for rows in [rows for category, rows in by_category.items() if caps.category_full(category)]:
         score[rows] = -np.inf
     for rows in [rows for brand, rows in by_brand.items() if caps.brand_full(brand)]:
@@ -227,7 +230,7 @@ def diversity_rerank(context: PageContext, blend: Blend, *, count: int, diversit
     return chosen
 
 
-def _rows_by(values: list[str]) -> dict[str, list[int]]:
+def _rows_by(values: Iterable[str]) -> dict[str, list[int]]:
     rows: dict[str, list[int]] = {}
     for row, value in enumerate(values):
         rows.setdefault(value, []).append(row)

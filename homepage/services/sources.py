@@ -12,6 +12,7 @@ from django.db.models import Q
 
 from catalog.models import EventType, Item
 from merchandising.models import Campaign, Rail, RailKind
+from recommender.ml.topk import ranked_pairs
 from recommender.models import Family
 
 from .. import selectors
@@ -49,7 +50,7 @@ def _model_similar(context: PageContext, family: str, item_pk: int, k: int) -> R
     if index is None:
         return []
     ids, scores = loaded.model.similar_items(index, k)
-    return [(int(loaded.item_pks[i]), float(score)) for i, score in zip(ids, scores) if score > float("-inf")]
+    return ranked_pairs(loaded.item_pks, ids, scores)
 
 
 def _embedding_neighbours(context: PageContext, item_pk: int, k: int) -> Ranked:

@@ -6,7 +6,7 @@ from django.core.cache import cache
 
 from catalog.models import Shop, Shopper
 
-from ..ml.topk import top_indices
+from ..ml.topk import ranked_pairs, top_indices
 from ..models import Family, ModelVersion
 from ..selectors import RecentEvents, active_versions, shopper_recent_events
 from .registry import model_load
@@ -41,7 +41,7 @@ def _score(versions: list[ModelVersion], shopper: Shopper | None, k: int, events
         types = np.asarray([code for _, code in known], dtype=np.int64)
         scores = score_history(version.family, loaded.model, items, types)
         top = top_indices(scores, k, exclude=np.unique(items))
-        candidates[version.family] = list(zip(loaded.item_pks[top].tolist(), scores[top].tolist()))
+        candidates[version.family] = ranked_pairs(loaded.item_pks, top, scores[top])
     return candidates
 
 
