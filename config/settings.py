@@ -104,13 +104,14 @@ DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 
-def redis_url(db: int) -> str:
-    """The Redis URL of logical database `db`: REDIS_URL's server, else the embedded one."""
-    url = env_str("REDIS_URL")
+def redis_url(db: int, *, cache: bool = False) -> str:
+    """The Redis URL of logical database `db` on the broker's server, or on the cache's: the configured
+    one (the cache's is CACHE_REDIS_URL's, else REDIS_URL's), else the embedded one."""
+    url = (env_str("CACHE_REDIS_URL") if cache else "") or env_str("REDIS_URL")
     if url:
         base = url.rsplit("/", 1)[0] if url.count("/") > 2 else url
         return f"{base}/{db}"
-    return f"unix://{embedded.redis_start(DATA_DIR)}?db={db}"
+    return f"unix://{embedded.redis_start(DATA_DIR, embedded.CACHE if cache else embedded.BROKER)}?db={db}"
 
 
 def broker_url(db: int) -> str:
@@ -126,7 +127,7 @@ REDIS_DB = env_int("VITRINE_REDIS_DB", 0)
 CACHES = {
     "default": {
         "BACKEND": "config.cache.ReusedClientRedisCache",
-        "LOCATION": redis_url(REDIS_DB),
+        "LOCATION": redis_url(REDIS_DB, cache=True),
         "KEY_PREFIX": "vitrine",
     }
 }

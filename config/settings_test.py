@@ -10,6 +10,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Redis database and test database.
 REDIS_DB = env_int("VITRINE_TEST_REDIS_DB", 15)
 DATABASES["default"]["TEST"] = {"NAME": env_str("VITRINE_TEST_DATABASE", "test_vitrine")}  # noqa: F405
-CACHES["default"]["LOCATION"] = redis_url(REDIS_DB)  # noqa: F405
+CACHES["default"]["LOCATION"] = redis_url(REDIS_DB, cache=True)  # noqa: F405
 CELERY_BROKER_URL = broker_url(REDIS_DB)
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
