@@ -16,9 +16,15 @@ CACHE_SECONDS = 6 * 3600
 Candidates = dict[str, list[tuple[int, float]]]
 
 
-def _cache_key(shopper: Shopper, version_ids: list[int], last_event: int | None) -> str:
-    # The latest event and the serving versions are in the key: a click or a promote misses the cache.
-    return f"candidates:{shopper.shop_id}:{shopper.pk}:{last_event}:{'-'.join(map(str, sorted(version_ids)))}"
+def candidates_cache_key(shopper: Shopper) -> str:
+    # One entry per shopper, replaced as they act: keyed by their latest event, the cache would keep an
+    # entry for every event for hours.
+    return f"candidates:{shopper.shop_id}:{shopper.pk}"
+
+
+def _cache_stamp(version_ids: list[int], last_event: int | None) -> list:
+    """What the candidates were scored from: a click or a promote makes them stale."""
+    return [last_event, sorted(version_ids)]
 
 
 def _score(versions: list[ModelVersion], shopper: Shopper | None, k: int, events: list[tuple[int, str]]) -> Candidates:
@@ -66,12 +72,12 @@ def candidates_for(
         return _score(versions, None, k, [])
     if recent is None:
         recent = shopper_recent_events(shopper=shopper, limit=settings.VITRINE_SEQUENCE_LENGTH)
-    key = _cache_key(shopper, [version.pk for version in versions], recent.last_event_pk)
+    key, stamp = candidates_cache_key(shopper), _cache_stamp([version.pk for version in versions], recent.last_event_pk)
     cached = cache.get(key)
-    if cached is not None and cached["k"] >= k:
+    if cached is not None and cached["stamp"] == stamp and cached["k"] >= k:
         return {family: ranked[:k] for family, ranked in cached["candidates"].items()}
     candidates = _score(versions, shopper, k, recent.events[-settings.VITRINE_SEQUENCE_LENGTH :])
-    cache.set(key, {"k": k, "candidates": candidates}, CACHE_SECONDS)
+    cache.set(key, {"stamp": stamp, "k": k, "candidates": candidates}, CACHE_SECONDS)
     return candidates
 
 

@@ -1,10 +1,12 @@
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from catalog.models import Event, EventType, Item, Shopper
 from recommender.models import Family, ItemEmbedding
 from recommender.services import candidates_for, item_embeddings_refresh, shopper_profile_refresh
 from recommender.selectors import shop_arrays_load
+from recommender.services.candidates import candidates_cache_key
 from tests.factories import ItemFactory, ShopperFactory
 
 pytestmark = pytest.mark.django_db
@@ -31,6 +33,30 @@ def test_a_fresh_click_changes_the_next_candidates_without_retraining(pattern_sh
     top_category = Item.objects.get(pk=after_cream[0][0]).category_path
     assert top_category == "Skin Care > Face"
     assert lipstick.pk not in [pk for pk, _ in after_lipstick]  # what the shopper has is left out
+
+
+def test_a_shoppers_candidates_are_cached_once_and_scored_again_after_their_next_event(pattern_shop, train):
+    train(pattern_shop, Family.SEQUENTIAL)
+    shopper = ShopperFactory(shop=pattern_shop)
+    lipstick = Item.objects.get(shop=pattern_shop, title="Red matte lipstick")
+    cream = Item.objects.get(shop=pattern_shop, title="Hydrating face cream")
+    _click(shopper, lipstick, "cached-1")
+    scored = candidates_for(shopper=shopper, k=5)
+    key = candidates_cache_key(shopper)
+    entry = cache.get(key)
+    assert entry["candidates"] == scored
+    marked = {Family.SEQUENTIAL: [(cream.pk, 1.0)]}
+    cache.set(key, {**entry, "candidates": marked})
+
+    assert candidates_for(shopper=shopper, k=5) == marked  # nothing changed: read from the cache
+    assert candidates_for(shopper=shopper, k=50) != marked  # more asked for than cached: scored again
+
+    _click(shopper, cream, "cached-2")
+    after = candidates_for(shopper=shopper, k=5)
+
+    assert after != marked and cream.pk not in [pk for pk, _ in after[Family.SEQUENTIAL]]
+    assert cache.get(key)["candidates"] == after  # the shopper's one entry, replaced
+    assert len(list(cache._cache.get_client().scan_iter(f"*candidates:{shopper.shop_id}:{shopper.pk}*"))) == 1
 
 
 def test_an_unknown_or_opted_out_shopper_gets_popularity_alone(pattern_shop, train):
