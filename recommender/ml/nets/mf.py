@@ -3,8 +3,6 @@
 import numpy as np
 import scipy.sparse
 
-from recommender.ml.data import sequences_to_matrix
-
 
 class ALSModel:
     """Alternating least squares over a users x items confidence matrix.
@@ -119,13 +117,13 @@ class ALSModel:
             (len(histories), factors) float32 user vectors.
         """
         item_factors, gram = self._solver_inputs()
-        counts = sequences_to_matrix(histories, len(item_factors))
         vectors = np.zeros((len(histories), self.factors), dtype=np.float32)
-        for row in range(len(histories)):
-            items = counts.indices[counts.indptr[row] : counts.indptr[row + 1]]
+        for row, history in enumerate(histories):
+            # Per history rather than through a sparse matrix: serving folds in one shopper per request.
+            items, counts = np.unique(np.asarray(history, dtype=np.int64), return_counts=True)
             if not len(items):
                 continue
-            confidence = self.alpha * counts.data[counts.indptr[row] : counts.indptr[row + 1]]
+            confidence = self.alpha * counts.astype(np.float32)
             seen = item_factors[items]
             lhs = gram + seen.T @ ((confidence - 1.0)[:, None] * seen)
             vectors[row] = np.linalg.solve(lhs, seen.T @ confidence)
