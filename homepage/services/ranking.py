@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
-from itertools import filterfalse
+from itertools import filterfalse, islice
 from operator import attrgetter, is_not, itemgetter
 
 import numpy as np
@@ -248,8 +248,7 @@ def exploration_pick(
     (seeded by shopper, rail and day) among the best few, so they earn data without a poor page."""
     if count <= 0:
         return []
-    pool = [pk for pk in candidates if pk not in taken]
-    pool = pool[: count * EXPLORATION_DRAW_PER_SLOT * 10]
+    pool = list(islice(filterfalse(taken.__contains__, candidates), count * EXPLORATION_DRAW_PER_SLOT * 10))
     if not pool:
         return []
     context.items_load(pool)
