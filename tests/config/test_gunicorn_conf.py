@@ -1,3 +1,4 @@
+import gc
 import importlib.util
 from pathlib import Path
 
@@ -31,10 +32,14 @@ def test_a_worker_warms_up_the_serving_shops_before_serving(pattern_shop, train,
     train(pattern_shop, Family.MF)
     worker = Worker()
 
-    _conf().post_worker_init(worker)
+    try:
+        _conf().post_worker_init(worker)
 
-    assert worker.notified == 1
-    assert f"Worker 4242 warmed up 1 shop(s): {pattern_shop.slug}" in caplog.text
+        assert worker.notified == 1
+        assert f"Worker 4242 warmed up 1 shop(s): {pattern_shop.slug}" in caplog.text
+        assert gc.get_freeze_count() > 0  # what it loaded is left out of the full collections
+    finally:
+        gc.unfreeze()
 
 
 def test_four_workers_unless_web_concurrency_says_otherwise(monkeypatch):
