@@ -18,11 +18,17 @@ def _click(shopper, item, event_id):
     )
 
 
-def test_a_fresh_click_changes_the_next_candidates_without_retraining(pattern_shop, train):
+@pytest.fixture
+def new_shopper(pattern_shop, train):
+    """A shopper with no events yet where the sequential model serves, and two items of unlike categories."""
     train(pattern_shop, Family.SEQUENTIAL)
-    shopper = ShopperFactory(shop=pattern_shop)
     lipstick = Item.objects.get(shop=pattern_shop, title="Red matte lipstick")
     cream = Item.objects.get(shop=pattern_shop, title="Hydrating face cream")
+    return ShopperFactory(shop=pattern_shop), lipstick, cream
+
+
+def test_a_fresh_click_changes_the_next_candidates_without_retraining(new_shopper):
+    shopper, lipstick, cream = new_shopper
 
     _click(shopper, lipstick, "fresh-1")
     after_lipstick = candidates_for(shopper=shopper, k=5)[Family.SEQUENTIAL]
@@ -35,11 +41,8 @@ def test_a_fresh_click_changes_the_next_candidates_without_retraining(pattern_sh
     assert lipstick.pk not in [pk for pk, _ in after_lipstick]  # what the shopper has is left out
 
 
-def test_a_shoppers_candidates_are_cached_once_and_scored_again_after_their_next_event(pattern_shop, train):
-    train(pattern_shop, Family.SEQUENTIAL)
-    shopper = ShopperFactory(shop=pattern_shop)
-    lipstick = Item.objects.get(shop=pattern_shop, title="Red matte lipstick")
-    cream = Item.objects.get(shop=pattern_shop, title="Hydrating face cream")
+def test_a_shoppers_candidates_are_cached_once_and_scored_again_after_their_next_event(new_shopper):
+    shopper, lipstick, cream = new_shopper
     _click(shopper, lipstick, "cached-1")
     scored = candidates_for(shopper=shopper, k=5)
     key = candidates_cache_key(shopper)
