@@ -7,7 +7,9 @@ upsert or an embedding refresh), so `available` stays as current as the catalog 
 
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from itertools import islice
 
 import numpy as np
 from django.db import connection
@@ -43,6 +45,7 @@ class CatalogSnapshot:
     vector_rows: dict[int, int]
     by_category: dict[str, list[int]] = field(default_factory=dict)
     ranked_newest: dict[tuple[int, str], Ranked] = field(default_factory=dict)
+    matching: dict[Hashable, list[int]] = field(default_factory=dict)
 
     def vector(self, pk: int) -> np.ndarray | None:
         row = self.vector_rows.get(pk)
@@ -67,6 +70,13 @@ class CatalogSnapshot:
             pks = self.category_items(category=category, k=k) if category else [item.id for item in self.newest[:k]]
             ranked = self.ranked_newest[k, category] = [(pk, float(len(pks) - rank)) for rank, pk in enumerate(pks)]
         return ranked
+
+    def items_matching(self, key: Hashable, matches: Callable[[Item], bool], *, k: int) -> list[int]:
+        """Available items that `matches`, newest first, at most k; listed once per snapshot for each `key`,
+        which must name what `matches` tests."""
+        if key not in self.matching:
+            self.matching[key] = list(islice((item.pk for item in self.newest if matches(item)), k))
+        return self.matching[key]
 
     def category_items(self, *, category: str, k: int) -> list[int]:
         """Available items of `category` and its subcategories, newest first; each category listed once per snapshot."""

@@ -204,6 +204,11 @@ class Adjustment(Scheduled):
             return f"{self.attribute_key}={self.attribute_value}"
         return f"{self.target} {self.category or self.brand}"
 
+    @property
+    def target_key(self) -> tuple:
+        """What the adjustment matches: two adjustments with the same key match the same items."""
+        return (self.target, self.item_id, self.category, self.brand, self.attribute_key, self.attribute_value)
+
     def matches(self, item: Item) -> bool:
         if self.target == AdjustmentTarget.ITEM:
             return self.item_id == item.pk

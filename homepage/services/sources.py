@@ -8,8 +8,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db.models import Q
-
 from catalog.models import EventType, Item
 from merchandising.models import Campaign, Rail, RailKind
 from recommender.ml.topk import ranked_pairs
@@ -189,20 +187,13 @@ def complements_source(context: PageContext, rail: Rail) -> RailSource | None:
 
 
 def _campaign_items(context: PageContext, campaign: Campaign) -> Ranked:
+    """The items the campaign's boosts match, as the boosts match them, from the catalog snapshot: once per
+    snapshot rather than a query per boost and page."""
     scores: dict[int, float] = {}
     for adjustment in context.adjustments:
         if adjustment.campaign_id != campaign.pk or adjustment.multiplier <= 1:
             continue
-        items = Item.objects.filter(shop=context.shop, available=True)
-        if adjustment.target == "item":
-            items = items.filter(pk=adjustment.item_id)
-        elif adjustment.target == "category":
-            items = items.filter(Q(category_path=adjustment.category) | Q(category_path__startswith=f"{adjustment.category} > "))
-        elif adjustment.target == "brand":
-            items = items.filter(brand=adjustment.brand)
-        else:
-            items = items.filter(attributes__contains={adjustment.attribute_key: adjustment.attribute_value})
-        for pk in items.values_list("pk", flat=True)[:CAMPAIGN_ITEMS]:
+        for pk in context.snapshot.items_matching(adjustment.target_key, adjustment.matches, k=CAMPAIGN_ITEMS):
             scores[pk] = max(scores.get(pk, 0.0), adjustment.multiplier)
     return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
 

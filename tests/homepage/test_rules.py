@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from catalog.models import EventType, Item
 from homepage.services import homepage_compose
+from homepage.snapshot import catalog_snapshot_expire
 from merchandising.models import Campaign, RailKind
 from merchandising.services import adjustment_create, block_create, campaign_create, pin_create, rail_create
 from tests.factories import ShopperFactory
@@ -97,6 +98,23 @@ def test_a_campaign_rail_shows_its_banner_and_items_only_while_it_runs(served):
     after = homepage_compose(shop=served, shopper=None, debug=True, now=now + timedelta(days=8))
     assert "campaign" not in [rail.key for rail in after.rails]
     assert not any(entry.explanation["rules"] for rail in after.rails for entry in rail.items)  # its boost ended too
+
+
+def test_a_campaign_rail_holds_the_items_its_boosts_match_as_the_boosts_match_them(served):
+    now = timezone.now()
+    campaign = campaign_create(shop=served, name="Big bottles", starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1))
+    big = list(Item.objects.filter(shop=served).order_by("pk")[:2])
+    Item.objects.filter(pk__in=[item.pk for item in big]).update(attributes={"volume_ml": 250})  # a number
+    catalog_snapshot_expire(shop=served)  # written past the catalog services
+    adjustment_create(
+        shop=served, target="attribute", attribute_key="volume_ml", attribute_value="250", multiplier=2.0, campaign=campaign
+    )
+
+    page = homepage_compose(shop=served, shopper=None, debug=True)
+    rail = next(rail for rail in page.rails if rail.key == "campaign")
+
+    assert {entry.item.pk for entry in rail.items} == {item.pk for item in big}
+    assert all(entry.explanation["rules"] == ["Boost ×2 volume_ml=250"] for entry in rail.items)
 
 
 def test_campaign_is_live_only_inside_its_dates(shop_a):
