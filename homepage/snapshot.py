@@ -9,7 +9,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from itertools import islice
 
 import numpy as np
 from django.db import connection
@@ -43,7 +42,6 @@ class CatalogSnapshot:
     vectors: np.ndarray  # L2-normalised text embeddings, one row per embedded item
     vector_pks: np.ndarray  # the item of each row
     vector_rows: dict[int, int]
-    by_category: dict[str, list[int]] = field(default_factory=dict)
     ranked_newest: dict[tuple[int, str], Ranked] = field(default_factory=dict)
     matching: dict[Hashable, list[int]] = field(default_factory=dict)
 
@@ -75,17 +73,15 @@ class CatalogSnapshot:
         """Available items that `matches`, newest first, at most k; listed once per snapshot for each `key`,
         which must name what `matches` tests."""
         if key not in self.matching:
-            self.matching[key] = list(islice((item.pk for item in self.newest if matches(item)), k))
-        return self.matching[key]
+            self.matching[key] = [item.pk for item in self.newest if matches(item)]
+        return self.matching[key][:k]
 
     def category_items(self, *, category: str, k: int) -> list[int]:
-        """Available items of `category` and its subcategories, newest first; each category listed once per snapshot."""
-        if category not in self.by_category:
-            prefix = f"{category} > "
-            self.by_category[category] = [
-                item.pk for item in self.newest if item.category_path == category or item.category_path.startswith(prefix)
-            ]
-        return self.by_category[category][:k]
+        """Available items of `category` and its subcategories, newest first."""
+        prefix = f"{category} > "
+        return self.items_matching(
+            ("category", category), lambda item: item.category_path == category or item.category_path.startswith(prefix), k=k
+        )
 
 
 _snapshots: OrderedDict[str, CatalogSnapshot] = OrderedDict()

@@ -69,3 +69,18 @@ def test_an_item_s_nearest_neighbours_by_text_are_its_own_category_and_never_its
 
     assert {pk for pk, _ in nearest} == same_category - {lipstick.pk}
     assert [score for _, score in nearest] == sorted((score for _, score in nearest), reverse=True)
+
+
+def test_items_matching_lists_the_available_ones_newest_first_and_as_many_as_each_caller_asks(served):
+    snapshot = catalog_snapshot(shop=served)
+    in_face = [item.pk for item in snapshot.newest if item.category_path == "Skin Care > Face"]
+
+    def face(item):
+        return item.category_path == "Skin Care > Face"
+
+    assert len(in_face) >= 3
+    assert snapshot.items_matching("face", face, k=1) == in_face[:1]
+    assert snapshot.items_matching("face", face, k=3) == in_face[:3]  # listed once, not cut to the first k asked
+    assert snapshot.category_items(category="Skin Care", k=50)[:3] == [
+        item.pk for item in snapshot.newest if item.category_path.startswith("Skin Care > ")
+    ][:3]
