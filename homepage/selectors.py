@@ -1,4 +1,4 @@
-"""Reads the homepage needs beyond the models: event counts, co-occurrence, newest items, rail metrics."""
+"""Reads the homepage needs beyond the models and the catalog snapshot: event counts, co-occurrence, rail metrics."""
 
 import time
 from datetime import datetime, timedelta
@@ -97,24 +97,6 @@ def trending_from_counts(*, shop: Shop, now: datetime, k: int = 200) -> Ranked:
         return trends[:k]
 
     return _shop_cached(shop, "trending", compute)
-
-
-def newest_items(*, shop: Shop, k: int = 200, category: str = "") -> Ranked:
-    """Available items, newest first, scored by recency rank."""
-    items = Item.objects.filter(shop=shop, available=True)
-    if category:
-        items = items.filter(Q(category_path=category) | Q(category_path__startswith=f"{category} > "))
-    pks = list(items.order_by("-created_at", "-pk").values_list("pk", flat=True)[:k])
-    return [(pk, float(len(pks) - rank)) for rank, pk in enumerate(pks)]
-
-
-def category_items(*, shop: Shop, category: str, k: int = 500) -> list[int]:
-    return list(
-        Item.objects.filter(shop=shop, available=True)
-        .filter(Q(category_path=category) | Q(category_path__startswith=f"{category} > "))
-        .order_by("-created_at")
-        .values_list("pk", flat=True)[:k]
-    )
 
 
 def co_occurring_items(
