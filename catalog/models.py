@@ -117,6 +117,11 @@ class Item(models.Model):
         categories = self.categories
         return categories[0] if categories else ""
 
+    def in_category(self, category: str) -> bool:
+        # A category names a node of the tree: "Makeup" holds "Makeup > Lips".
+        path = self.category_path
+        return path == category or path.startswith(category + CATEGORY_SEPARATOR)
+
 
 class Shopper(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="shoppers")

@@ -78,10 +78,7 @@ class CatalogSnapshot:
 
     def category_items(self, *, category: str, k: int) -> list[int]:
         """Available items of `category` and its subcategories, newest first."""
-        prefix = f"{category} > "
-        return self.items_matching(
-            ("category", category), lambda item: item.category_path == category or item.category_path.startswith(prefix), k=k
-        )
+        return self.items_matching(("category", category), lambda item: item.in_category(category), k=k)
 
 
 _snapshots: OrderedDict[str, CatalogSnapshot] = OrderedDict()

@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from catalog.models import CATEGORY_SEPARATOR, Item, Shop
+from catalog.models import Item, Shop
 
 
 class Membership(models.Model):
@@ -154,12 +154,6 @@ class AdjustmentTarget(models.TextChoices):
     ATTRIBUTE = "attribute"
 
 
-def _in_category(item: Item, category: str) -> bool:
-    # A category names a node of the tree: "Makeup" holds "Makeup > Lips".
-    path = item.category_path
-    return path == category or path.startswith(category + CATEGORY_SEPARATOR)
-
-
 class Adjustment(Scheduled):
     """A boost (multiplier above 1) or a bury (below 1) of the items a target matches."""
 
@@ -213,7 +207,7 @@ class Adjustment(Scheduled):
         if self.target == AdjustmentTarget.ITEM:
             return self.item_id == item.pk
         if self.target == AdjustmentTarget.CATEGORY:
-            return _in_category(item, self.category)
+            return item.in_category(self.category)
         if self.target == AdjustmentTarget.BRAND:
             return item.brand == self.brand
         value = (item.attributes or {}).get(self.attribute_key)
@@ -243,7 +237,7 @@ class Block(Scheduled):
     def matches(self, item: Item) -> bool:
         return (
             (self.item_id is not None and self.item_id == item.pk)
-            or (bool(self.category) and _in_category(item, self.category))
+            or (bool(self.category) and item.in_category(self.category))
             or (bool(self.brand) and item.brand == self.brand)
         )
 
