@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install browser run web worker beat test bench stop token
+.PHONY: install browser run web worker beat test test-external fuzz bench stop token
 
 $(INSTALLED): requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Vitrine needs Python 3.11 or newer"'
@@ -36,6 +36,16 @@ beat: install
 
 test: install browser
 	$(BIN)/pytest
+
+# The tests of the database, cache and broker settings again, on PostgreSQL and Redis reached over TCP as in
+# production (bin/test-external); EXTERNAL_TESTS=... runs others.
+EXTERNAL_TESTS ?= tests/config tests/catalog -m "not browser"
+test-external: install
+	./bin/test-external $(EXTERNAL_TESTS)
+
+# The API fuzz test with many generated requests and a new seed each run (`make test` runs a bounded, fixed-seed pass).
+fuzz: install
+	VITRINE_FUZZ_EXAMPLES=$${VITRINE_FUZZ_EXAMPLES:-300} VITRINE_FUZZ_SEED=random $(BIN)/pytest tests/test_api_fuzz.py
 
 # The benchmarks' own tools (locust), kept out of the product's requirements.txt.
 $(VENV)/.bench-installed: bench/requirements.txt $(INSTALLED)

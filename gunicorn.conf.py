@@ -9,6 +9,8 @@ logger = logging.getLogger("gunicorn.error")
 # Sync workers, each serving one request at a time: with more workers than cores, a cached page is
 # answered while another worker composes a fresh one (measured in `python -m bench homepage`).
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+# Those sync workers, answering the requests gunicorn refuses itself in the API's JSON error shape.
+worker_class = "config.gunicorn_worker.JsonErrorWorker"
 
 
 def post_worker_init(worker):

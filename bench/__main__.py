@@ -14,6 +14,7 @@ BENCHMARKS = {
     "quality": "bench.quality",
     "scoring": "bench.scoring",
     "coldstart": "bench.coldstart",
+    "soak": "bench.soak",
 }
 
 

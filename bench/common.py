@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -347,8 +348,12 @@ def gunicorn_serving(*, env: dict[str, str], log_path: Path, workers: int = 2, a
 
 
 @contextmanager
-def bench_server(*, workers: int = 2, app: str = "config.wsgi", data_dir: Path = BENCH_DATA_DIR):
-    """Migrate the bench data dir, create a fresh shop and key, serve `app` with gunicorn; stop everything after."""
+def bench_server(*, workers: int = 2, app: str = "config.wsgi", data_dir: Path = BENCH_DATA_DIR,
+                 prepare: Callable[[dict[str, str], str], None] | None = None):
+    """Migrate the bench data dir, create a fresh shop and key, serve `app` with gunicorn; stop everything after.
+
+    `prepare(env, shop)` runs before gunicorn starts, so that its workers warm up on what it made (a catalog, models).
+    """
     env = bench_env(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "gunicorn.log"
@@ -356,6 +361,8 @@ def bench_server(*, workers: int = 2, app: str = "config.wsgi", data_dir: Path =
         try:
             manage("migrate", "--noinput", env=env)
             slug, api_key = shop_with_key_create(env=env)
+            if prepare is not None:
+                prepare(env, slug)
             with gunicorn_serving(env=env, log_path=log_path, workers=workers, app=app) as (process, url):
                 yield BenchServer(url=url, api_key=api_key, shop=slug, pid=process.pid, postgres_pid=_postgres_pid(data_dir))
         finally:

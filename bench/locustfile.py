@@ -5,6 +5,10 @@ api_key, shoppers, items, cached_shopper, request_timeout_s, mix (kind to share)
 between one user's requests; 0 for a closed loop), warm_cached, run_id, seed, log_path. Each finished
 request is appended to log_path as `name<TAB>start epoch s<TAB>response ms<TAB>ok`, so the bench
 computes exact percentiles across names; locust's own statistics only approximate them.
+
+The kind `write` (used by `python -m bench soak`) GETs no page: it POSTs one to three view events of a
+shopper, with event ids starting CONFIG["event_prefix"], and appends each event_id the server acknowledged
+(a 200 counting it in `created` or `duplicates`) to CONFIG["acks_path"], a line each.
 """
 
 import itertools
@@ -27,6 +31,8 @@ PERIOD = CONFIG["period"]
 log = open(CONFIG["log_path"], "a", buffering=1)
 user_numbers = itertools.count()
 event_numbers = itertools.count()
+acks = open(CONFIG["acks_path"], "a", buffering=1) if "write" in CONFIG["mix"] else None
+WRITE_EVENTS_MAX = 3
 
 
 @events.request.add_listener
@@ -62,6 +68,9 @@ class Shopper(FastHttpUser):
     @task
     def homepage(self):
         kind = self.rng.choices(KINDS, SHARES)[0]
+        if kind == "write":
+            self._views_write(self.rng.choice(CONFIG["shoppers"]))
+            return
         event_ok = True
         if kind == "unknown":
             shopper_id = f"bench-unknown-{uuid.UUID(int=self.rng.getrandbits(128)).hex[:12]}"
@@ -87,14 +96,29 @@ class Shopper(FastHttpUser):
             else:
                 response.success()
 
-    def _view_post(self, shopper_id: str) -> bool:
-        event = {
-            "event_id": f"bench-homepage-{CONFIG['run_id']}-{next(event_numbers)}",
+    def _view_event(self, shopper_id: str, prefix: str) -> dict:
+        return {
+            "event_id": f"{prefix}-{next(event_numbers)}",
             "shopper_id": shopper_id,
             "type": "view",
             "item_id": self.rng.choice(CONFIG["items"]),
             "occurred_at": datetime.now(timezone.utc).isoformat(),
         }
+
+    def _views_write(self, shopper_id: str) -> None:
+        """Acknowledged: a 200 counting every event of the batch in `created` or `duplicates` (the ids are
+        new and the items real, so none is rejected); anything else is a failure and acknowledges none."""
+        batch = [self._view_event(shopper_id, CONFIG["event_prefix"]) for _ in range(self.rng.randint(1, WRITE_EVENTS_MAX))]
+        with self.client.post("/api/v1/events", json=batch, headers=HEADERS, name="events", catch_response=True) as response:
+            body = _body(response) if response.status_code == 200 else {}
+            if body.get("created", 0) + body.get("duplicates", 0) == len(batch):
+                acks.writelines(f"{event['event_id']}\n" for event in batch)
+                response.success()
+            else:
+                response.failure(f"status {response.status_code}, not acknowledged")
+
+    def _view_post(self, shopper_id: str) -> bool:
+        event = self._view_event(shopper_id, f"bench-homepage-{CONFIG['run_id']}")
         with self.client.post("/api/v1/events", json=[event], headers=HEADERS, name="event", catch_response=True) as response:
             ok = response.status_code == 200 and _body(response).get("created") == 1
             if ok:

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 
-from . import services
+from . import selectors, services
+from .bounds import event_window, event_window_text
 from .models import ApiKey, Event, Item, Shop, Shopper
 
 
@@ -48,6 +49,20 @@ class ShopperAdmin(admin.ModelAdmin):
     list_select_related = ["shop"]
     show_full_result_count = False
 
+    def get_deleted_objects(self, objs, request):
+        # Django's confirmation lists every related event, reading each in full: one dated year 1 BC cannot be
+        # read, and a shopper may have thousands. The shoppers are listed and their events counted instead.
+        shoppers = list(objs)
+        events = Event.objects.filter(shopper__in=shoppers).count()
+        perms_needed = set()
+        if events and not self.admin_site.get_model_admin(Event).has_delete_permission(request):
+            perms_needed.add(Event._meta.verbose_name)
+        deleted = [f"{Shopper._meta.verbose_name.capitalize()}: {shopper}" for shopper in shoppers]
+        if events:
+            deleted.append(f"{events} {Event._meta.verbose_name_plural}")
+        counts = {Shopper._meta.verbose_name_plural: len(shoppers), Event._meta.verbose_name_plural: events}
+        return deleted, counts, perms_needed, []
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """A record written by services alone: listed and read in the admin, never added, edited or deleted."""
@@ -64,7 +79,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
-    """The event log is the storefront's record: it is read here, never edited."""
+    """The event log is the storefront's record: it is read here, never edited.
+
+    Events dated outside catalog.bounds' window are not listed (Python cannot read year 1 BC or 'infinity'):
+    the list says how many there are, and `manage.py repair_data` repairs them.
+    """
 
     list_display = ["event_id", "type", "shopper", "item", "occurred_at", "shop"]
     list_filter = ["shop", "type"]
@@ -72,3 +91,16 @@ class EventAdmin(ReadOnlyAdmin):
     date_hierarchy = "occurred_at"
     list_select_related = ["shop", "shopper", "item"]
     show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(occurred_at__range=event_window())
+
+    def changelist_view(self, request, extra_context=None):
+        hidden = selectors.events_out_of_window(shop=None).count()
+        if hidden:
+            messages.warning(
+                request,
+                f"{hidden} event(s) dated outside {event_window_text()} are not listed; "
+                "`manage.py repair_data` repairs them.",
+            )
+        return super().changelist_view(request, extra_context)

@@ -6,6 +6,8 @@ class CatalogConfig(AppConfig):
     verbose_name = "Catalog and events"
 
     def ready(self):
+        import config.openapi  # noqa: F401  (registers the API key's scheme with the schema generator)
+
         from .signals import signals_connect
 
         signals_connect()

@@ -3,6 +3,7 @@ from rest_framework import authentication, exceptions, permissions
 
 from .models import ApiKey
 from .services import api_key_authenticate
+from .throttling import failed_authentications_limited
 
 HELP = "Send the header 'Authorization: Token <key>' with a key of your shop (python manage.py create_api_token)."
 
@@ -12,6 +13,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     keyword = "Token"
 
+    @failed_authentications_limited
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).decode("latin-1")
         if not header:

@@ -1,8 +1,11 @@
 from contextlib import nullcontext
+from datetime import datetime
 
 import psycopg
 from django.db import connection
+from django.db.models import Q, QuerySet
 
+from .bounds import event_window
 from .models import Event, Item, Shop, Shopper
 
 
@@ -47,3 +50,14 @@ def event_ids_stored(*, shop: Shop, event_ids) -> set[str]:
     """Which of these storefront event ids the shop has stored already."""
     sql = f"SELECT event_id FROM {Event._meta.db_table} WHERE shop_id = %s AND event_id = ANY(%s)"
     return {event_id for event_id, in sql_rows(sql, [shop.pk, list(event_ids)])}
+
+
+def events_out_of_window(*, shop: Shop | None, now: datetime | None = None) -> QuerySet[Event]:
+    """The shop's (or, for None, every shop's) events whose occurred_at lies outside catalog.bounds' window.
+
+    Never fetch their occurred_at: Python cannot hold year 1 BC or 'infinity'. Count them, delete them, or
+    read their other columns.
+    """
+    earliest, latest = event_window(now=now)
+    events = Event.objects.filter(Q(occurred_at__lt=earliest) | Q(occurred_at__gt=latest))
+    return events if shop is None else events.filter(shop=shop)

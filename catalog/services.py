@@ -1,6 +1,7 @@
 import hashlib
 import json
 import secrets
+import time
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
@@ -14,7 +15,7 @@ from homepage.cache import homepage_catalog_changed, token_bump_through_commit, 
 
 from . import selectors
 from .models import ApiKey, Event, Item, Shop, Shopper
-from .validation import RecordInvalid, event_clean, item_clean
+from .validation import RecordInvalid, event_clean, identifier_problem, item_clean, record_id
 
 ITEM_CONTENT_FIELDS = (
     "title", "description", "category_path", "brand", "price", "currency", "image_url", "available", "attributes",
@@ -36,12 +37,6 @@ class BatchResult:
         self.rejected.append({"index": index, "id": record_id, "errors": errors})
 
 
-def _record_id(record, key: str) -> str | None:
-    if isinstance(record, dict) and isinstance(record.get(key), (str, int)) and not isinstance(record.get(key), bool):
-        return str(record[key])
-    return None
-
-
 def shop_get_or_create(*, slug: str, name: str = "") -> Shop:
     shop, _ = Shop.objects.get_or_create(slug=slug, defaults={"name": name or slug.replace("-", " ").title()})
     return shop
@@ -59,9 +54,12 @@ def api_key_create(*, shop: Shop, name: str) -> tuple[ApiKey, str]:
 
 
 # Every storefront request authenticates: each process keeps the keys it has checked (with their
-# shops), read again from the database once any key or shop is saved or deleted (catalog.signals).
+# shops), read again from the database once any key or shop is saved or deleted (catalog.signals), and
+# in any case after a few seconds: a key revoked by SQL, or while the cache is down, moves no token, and
+# is refused by every process within 5 seconds all the same.
 API_KEYS_TOKEN = "catalog:api-keys"
-_authenticated: dict[str, tuple[str, ApiKey]] = {}  # by key hash: (keys token when read, the key)
+API_KEY_RECHECK_SECONDS = 4
+_authenticated: dict[str, tuple[str, float, ApiKey]] = {}  # by key hash: (keys token when read, when read, the key)
 
 
 def api_keys_changed() -> None:
@@ -73,13 +71,15 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
     key_hash = ApiKey.hash_key(raw_key)
     token = token_read(API_KEYS_TOKEN, cache.get(API_KEYS_TOKEN))
     found = _authenticated.get(key_hash)
-    if found is not None and found[0] == token:
-        api_key = found[1]
+    if found is not None and found[0] == token and time.monotonic() - found[1] < API_KEY_RECHECK_SECONDS:
+        api_key = found[2]
     else:
+        read_at = time.monotonic()
         api_key = ApiKey.objects.select_related("shop").filter(prefix=raw_key[: ApiKey.PREFIX_LENGTH]).first()
         if api_key is None or not api_key.matches(raw_key):
+            _authenticated.pop(key_hash, None)
             return None
-        _authenticated[key_hash] = (token, api_key)
+        _authenticated[key_hash] = (token, read_at, api_key)
     now = timezone.now()
     # One write a minute at most: the key is checked on every storefront request.
     if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
@@ -101,7 +101,7 @@ def item_batch_upsert(*, shop: Shop, items: list) -> BatchResult:
         try:
             cleaned = item_clean(record)
         except RecordInvalid as invalid:
-            result.reject(index, _record_id(record, "item_id"), invalid.errors)
+            result.reject(index, record_id(record, "item_id"), invalid.errors)
             continue
         cleaned["content_hash"] = _content_hash(cleaned)
         latest[cleaned["external_id"]] = cleaned  # the last copy of an item in a batch wins
@@ -143,7 +143,7 @@ def _valid_events(*, shop: Shop, events: list, result: BatchResult) -> list[tupl
         try:
             valid.append((index, event_clean(record, now=now)))
         except RecordInvalid as invalid:
-            result.reject(index, _record_id(record, "event_id"), invalid.errors)
+            result.reject(index, record_id(record, "event_id"), invalid.errors)
     item_refs = {cleaned["item_id"] for _, cleaned in valid if cleaned["item_id"]}
     item_ids = selectors.item_ids(shop=shop, external_ids=item_refs)
     known = []
@@ -204,10 +204,60 @@ def event_batch_ingest(*, shop: Shop, events: list) -> BatchResult:
     return result
 
 
+def _shopper_caches_drop(*, shop: Shop, shopper: Shopper) -> None:
+    """Delete everything cached from the shopper's history: their pages, precomputed or not, and their model
+    candidates. Done now, and again once the change is committed: a page composed meanwhile from the rows
+    before it must not outlive it."""
+    from homepage.cache import homepage_shoppers_forget  # imported here: catalog must load without homepage
+    from recommender.services.candidates import candidates_cache_key
+
+    candidates_key, external_ids = candidates_cache_key(shopper), [shopper.external_id]
+
+    def drop() -> None:
+        cache.delete(candidates_key)
+        homepage_shoppers_forget(shop=shop, external_ids=external_ids)
+
+    drop()
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(drop)
+
+
 def shopper_erase(*, shop: Shop, external_id: str) -> bool:
-    """Delete a shopper and every event of theirs; False when the shop has no such shopper."""
-    deleted, _ = Shopper.objects.filter(shop=shop, external_id=external_id).delete()
-    return deleted > 0
+    """Delete a shopper, every event of theirs and their interest tags, and what the cache holds of them;
+    False when the shop has no such shopper. The next training run learns nothing of them."""
+    shopper = Shopper.objects.filter(shop=shop, external_id=external_id).first()
+    if shopper is None:
+        return False
+    with transaction.atomic():
+        _shopper_caches_drop(shop=shop, shopper=shopper)
+        shopper.delete()
+    return True
+
+
+def shopper_personalization_set(*, shop: Shop, external_id: str, opted_out: bool) -> Shopper:
+    """Opt a shopper out of personalization, or back in. An opted-out shopper gets pages that are not
+    personalized, at once, and their events feed no model from the next training run on.
+
+    An unknown shopper is created with the choice, so a storefront can record it before their first event;
+    raises RecordInvalid when their id is not one an event could carry.
+    """
+    shopper = Shopper.objects.filter(shop=shop, external_id=external_id).first()
+    if shopper is None:
+        problem = identifier_problem(external_id)
+        if problem:
+            raise RecordInvalid({"shopper_id": problem})
+        shopper, created = Shopper.objects.get_or_create(
+            shop=shop, external_id=external_id, defaults={"personalization_opt_out": opted_out}
+        )
+        if created:
+            return shopper
+    if shopper.personalization_opt_out == opted_out:
+        return shopper
+    with transaction.atomic():
+        Shopper.objects.filter(pk=shopper.pk).update(personalization_opt_out=opted_out)
+        shopper.personalization_opt_out = opted_out
+        _shopper_caches_drop(shop=shop, shopper=shopper)
+    return shopper
 
 
 def item_interaction_counts_refresh(*, shop: Shop) -> int:

@@ -12,6 +12,12 @@ def beat_schedule() -> dict:
             "schedule": crontab(hour=env_int("VITRINE_RETRAIN_HOUR", 3), minute=0),
             "options": {"expires": 3600},
         },
+        # Runs whose process died are failed within a minute of their lease running out.
+        "reap-dead-training-runs": {
+            "task": "recommender.tasks.training_runs_reap_task",
+            "schedule": crontab(minute="*"),
+            "options": {"expires": 50},
+        },
         # As often as a cached page lives (homepage.cache.PAGE_SECONDS).
         "precompute-homepages": {
             "task": "homepage.tasks.homepages_scheduled_task",

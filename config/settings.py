@@ -1,6 +1,7 @@
 """Vitrine settings, read from the environment (see README "Configuration")."""
 
 import secrets
+from datetime import datetime, timezone
 from pathlib import Path
 
 import dj_database_url
@@ -33,6 +34,31 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
+
+def _proxy_ssl_header(value: str) -> tuple[str, str] | None:
+    """"X-Forwarded-Proto: https" as Django wants it: ("HTTP_X_FORWARDED_PROTO", "https")."""
+    name, _, https = value.partition(":")
+    if not name.strip():
+        return None
+    return "HTTP_" + name.strip().upper().replace("-", "_"), https.strip()
+
+
+# HTTPS. A local run serves plain HTTP; in production (behind TLS) DJANGO_SECURE=true turns on every protection
+# `check --deploy` asks for, and each can still be set alone.
+secure = env_bool("DJANGO_SECURE", False)
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", secure)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 365 * 24 * 3600 if secure else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", secure)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", secure)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SESSION_COOKIE_SECURE", secure)
+CSRF_COOKIE_SECURE = env_bool("DJANGO_CSRF_COOKIE_SECURE", secure)
+# Only behind a proxy that ends TLS and always sets this header: trusted from anyone else, it lets a client
+# pass plain HTTP off as HTTPS. Behind such a proxy without it, the SSL redirect sends every request round forever.
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header(env_str("DJANGO_SECURE_PROXY_SSL_HEADER"))
+# Proxies in front that append to X-Forwarded-For: the API's limits and the login lockout count by the address
+# the outermost of them saw. With none, by the connection's address, so that a client cannot pick its own.
+VITRINE_NUM_PROXIES = env_int("VITRINE_NUM_PROXIES", 0)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -45,6 +71,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
+    "axes",
     "catalog",
     "recommender",
     "homepage",
@@ -61,6 +88,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "config.middleware.DatabaseUnavailableMiddleware",
+    # Last, as django-axes asks: it turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -126,14 +156,29 @@ REDIS_DB = env_int("VITRINE_REDIS_DB", 0)
 
 CACHES = {
     "default": {
-        "BACKEND": "config.cache.ReusedClientRedisCache",
+        "BACKEND": "config.cache.ResilientRedisCache",
         "LOCATION": redis_url(REDIS_DB, cache=True),
         "KEY_PREFIX": "vitrine",
+        # The embedded cache server is started again by the process that finds it gone; a configured one is not.
+        "OPTIONS": {"embedded_data_dir": None if env_str("CACHE_REDIS_URL") or env_str("REDIS_URL") else str(DATA_DIR)},
     }
 }
 
+# The hard time limit of a training task (recommender.tasks).
+VITRINE_TRAIN_TASK_TIME_LIMIT_S = env_int("VITRINE_TRAIN_TASK_TIME_LIMIT_S", 6 * 3600)
+
 CELERY_BROKER_URL = broker_url(REDIS_DB)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A broker that is down fails a publish within seconds (at once when it refuses): a Train press answers, nothing queued.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Redis hands a message not yet acknowledged to another worker after this long: it outlasts the longest task.
+    "visibility_timeout": VITRINE_TRAIN_TASK_TIME_LIMIT_S + 3600,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 10,
+    "max_retries": 1,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TASK_DEFAULT_QUEUE = Queue.DEFAULT
 CELERY_TASK_QUEUES = [KombuQueue(queue) for queue in Queue]
 CELERY_TASK_ROUTES = {
@@ -165,22 +210,42 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "config.storage.StaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = DEBUG
+# Files not collected are served from the apps' folders (read once at start-up unless DEBUG), so that every way
+# of starting the web server serves the console; collected files, hashed, are served from STATIC_ROOT.
+WHITENOISE_USE_FINDERS = True
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/console/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
+# Login lockout (django-axes), on the console's login and the admin's: after VITRINE_LOGIN_FAILURE_LIMIT
+# failures a username, and an address, are refused for VITRINE_LOGIN_COOLOFF_MINUTES (a failure while locked
+# out starts the wait again). A success resets nothing: it would let an attacker who owns one account wipe the
+# failures counted against another from the same address.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("VITRINE_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_float("VITRINE_LOGIN_COOLOFF_MINUTES", 15.0) / 60  # a float is read as hours
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "catalog.throttling.client_address"
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["catalog.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["catalog.auth.HasShopApiKey"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    # Failed authentications are limited per address before a key is looked up (catalog.auth), the rest per key.
+    "DEFAULT_THROTTLE_CLASSES": ["catalog.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_key": env_str("VITRINE_API_RATE", "6000/min"),
+        "auth_failure": env_str("VITRINE_API_AUTH_FAILURE_RATE", "20/min"),
+    },
+    "NUM_PROXIES": VITRINE_NUM_PROXIES,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -197,6 +262,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.openapi.error_responses_add",
+    ],
 }
 
 LOGGING = {
@@ -217,7 +286,21 @@ VITRINE_POPULARITY_HALF_LIFE_DAYS = env_float("VITRINE_POPULARITY_HALF_LIFE_DAYS
 VITRINE_TRAIN_DEVICE = env_str("VITRINE_TRAIN_DEVICE")  # empty: the GPU when there is one, else the CPU
 VITRINE_CPU_TRAIN_TIME_LIMIT_S = env_float("VITRINE_CPU_TRAIN_TIME_LIMIT_S", 240.0)
 VITRINE_GPU_TRAIN_TIME_LIMIT_S = env_float("VITRINE_GPU_TRAIN_TIME_LIMIT_S", 0.0) or None
+# A running training run whose process has not been heard from for this long has died and is marked failed.
+VITRINE_TRAIN_LEASE_S = env_float("VITRINE_TRAIN_LEASE_S", 120.0)
+# A run still queued this long, while no worker trains anything, was never taken from the train queue.
+VITRINE_TRAIN_QUEUED_TIMEOUT_S = env_float("VITRINE_TRAIN_QUEUED_TIMEOUT_S", 3600.0)
 VITRINE_SEQUENCE_LENGTH = env_int("VITRINE_SEQUENCE_LENGTH", 50)
 # The worker composes the pages of the most recently active shoppers every 10 minutes: how far back, how many.
 VITRINE_PRECOMPUTE_DAYS = env_int("VITRINE_PRECOMPUTE_DAYS", 30)
 VITRINE_PRECOMPUTE_SHOPPERS = env_int("VITRINE_PRECOMPUTE_SHOPPERS", 5000)
+# Storefront input bounds (README "The storefront API"); ids, text lengths and free-form JSON are bounded in
+# catalog.validation. An event older than VITRINE_EVENT_EARLIEST, or later than now plus the clock skew, is refused.
+_event_earliest = datetime.fromisoformat(env_str("VITRINE_EVENT_EARLIEST", "2000-01-01"))
+VITRINE_EVENT_EARLIEST = _event_earliest if _event_earliest.tzinfo else _event_earliest.replace(tzinfo=timezone.utc)
+VITRINE_MAX_CLOCK_SKEW_HOURS = env_float("VITRINE_MAX_CLOCK_SKEW_HOURS", 24.0)
+VITRINE_RATING_MIN = env_float("VITRINE_RATING_MIN", 0.0)
+VITRINE_RATING_MAX = env_float("VITRINE_RATING_MAX", 5.0)
+# A full batch fits: 1,000 items at every field's longest make about 40 MB of plain-ASCII JSON.
+VITRINE_MAX_BODY_BYTES = env_int("VITRINE_MAX_BODY_BYTES", 48 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = VITRINE_MAX_BODY_BYTES

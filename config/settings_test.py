@@ -12,4 +12,9 @@ REDIS_DB = env_int("VITRINE_TEST_REDIS_DB", 15)
 DATABASES["default"]["TEST"] = {"NAME": env_str("VITRINE_TEST_DATABASE", "test_vitrine")}  # noqa: F405
 CACHES["default"]["LOCATION"] = redis_url(REDIS_DB, cache=True)  # noqa: F405
 CELERY_BROKER_URL = broker_url(REDIS_DB)
-STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+# Pages link static files by their own names, whatever a past `collectstatic` left in the data dir. A copy:
+# config.settings.STORAGES stays the production one, which tests/config/test_static.py serves.
+STORAGES = {  # noqa: F405
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -3,12 +3,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from catalog.converters import ExternalIdConverter
+from catalog.converters import ExternalIdConverter, StoredExternalIdConverter
 
 from . import api_errors
 
 # Storefront ids in URLs, for every app's API: registered once, before the app urls load.
 register_converter(ExternalIdConverter, "extid")
+register_converter(StoredExternalIdConverter, "storedid")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -22,5 +23,6 @@ urlpatterns = [
     path("", include("merchandising.urls")),
 ]
 
+handler400 = api_errors.bad_request
 handler404 = api_errors.not_found
 handler500 = api_errors.server_error

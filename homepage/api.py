@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog import selectors as catalog_selectors
+from catalog.validation import identifier_problem
 
 from . import services
 
@@ -26,6 +27,11 @@ class CommaListField(serializers.CharField):
         values = _comma_list(super().to_internal_value(data))
         if len(values) > MAX_EXCLUDE:
             raise ValidationError(f"At most {MAX_EXCLUDE} values.")
+        # Checked here, not by CharField's validators: they see the list, and a NUL would reach PostgreSQL.
+        for value in values:
+            problem = identifier_problem(value)
+            if problem:
+                raise ValidationError(problem)
         return values
 
 
@@ -42,6 +48,14 @@ ITEM_OUT = inline_serializer(
     },
     many=True,
 )
+ARM_OUT = {
+    "experiment": serializers.IntegerField(
+        allow_null=True, help_text="The id of the experiment this shopper is in; null when in none."
+    ),
+    "variant": serializers.CharField(
+        allow_null=True, help_text='The key of the experiment\'s variant served, e.g. "control" or "b"; null when in none.'
+    ),
+}
 SHOPPER_OUT = inline_serializer(
     "ServedShopper",
     {
@@ -80,6 +94,8 @@ class HomepageApi(APIView):
     class OutputSerializer(serializers.Serializer):
         request_id = serializers.CharField(help_text="Send back in the context of events on these items.")
         generated_at = serializers.DateTimeField()
+        experiment = ARM_OUT["experiment"]
+        variant = ARM_OUT["variant"]
         shopper = SHOPPER_OUT
         rails = inline_serializer(
             "ServedRail",
@@ -155,6 +171,8 @@ class RecommendationsApi(APIView):
     class OutputSerializer(serializers.Serializer):
         request_id = serializers.CharField()
         generated_at = serializers.DateTimeField()
+        experiment = ARM_OUT["experiment"]
+        variant = ARM_OUT["variant"]
         shopper = SHOPPER_OUT
         rail = serializers.CharField(help_text="The for_you rail whose ranking this is; send it back in event context.")
         items = ITEM_OUT

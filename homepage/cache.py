@@ -9,6 +9,8 @@ read with it.
 """
 
 import hashlib
+import logging
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
@@ -18,8 +20,11 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db import transaction
+from redis.exceptions import RedisError
 
 from catalog.models import Shop, Shopper
+
+logger = logging.getLogger(__name__)
 
 # Popularity and trends are counted again this often (homepage.selectors.SHOP_COUNTS_SECONDS), so a
 # layout is composed again as often; availability is checked on every hit, and the tokens cover the rest.
@@ -110,6 +115,29 @@ def homepage_shoppers_changed(*, shop: Shop, external_ids: Iterable[str]) -> Non
         cache.delete_many(keys)
 
 
+def homepage_shoppers_forget(*, shop: Shop, external_ids: Iterable[str]) -> None:
+    """These shoppers' cached pages are deleted, not only made stale (erasure, opt-out): what was composed
+    from their history leaves the cache at once.
+
+    A shopper's pages are one per request shape, so they are found by scanning the cache's keys for their
+    prefix: a cost for rare requests only, never for serving pages.
+    """
+    external_ids = set(external_ids)
+    homepage_shoppers_changed(shop=shop, external_ids=external_ids)
+    client = cache._cache.get_client(write=True)  # Django's cache API has no delete by pattern
+    try:
+        for external_id in external_ids:
+            pattern = cache.make_key(f"{_page_key_prefix(shop, _hashed(external_id))}*")
+            keys = list(client.scan_iter(match=pattern, count=1000))
+            if keys:
+                client.delete(*keys)
+    except RedisError:
+        # Their entry is gone, so these pages are never served again; they expire within PAGE_SECONDS.
+        logger.warning(
+            "Shop %s: cached pages of %d shopper(s) could not be deleted now", shop.slug, len(external_ids), exc_info=True
+        )
+
+
 def homepage_shoppers_acted(*, shop: Shop, opt_outs: dict[str, bool]) -> None:
     """These shoppers (storefront id to opted out) have new events, stored: their cached pages are stale.
 
@@ -131,11 +159,16 @@ def homepage_models_changed(*, shop: Shop) -> None:
 _request_tokens: ContextVar[dict[str, str] | None] = ContextVar("homepage_request_tokens", default=None)
 
 
+# While the cache cannot hold tokens, per-process copies are read again this often: a change made meanwhile
+# is seen within these seconds, and a process does not read its rules and catalog again for every request.
+UNAVAILABLE_TOKEN_SECONDS = 5
+
+
 def token_read(key: str, found: str | None) -> str:
     if found is None:
         # A missing token must not match anything cached under an earlier, evicted one: start a new one.
         cache.add(key, _new_token(), TOKEN_SECONDS)
-        found = cache.get(key) or "none"
+        found = cache.get(key) or f"unavailable-{int(time.monotonic() // UNAVAILABLE_TOKEN_SECONDS)}"
     return found
 
 
@@ -168,21 +201,26 @@ class PageTokens:
     shopper_entry: dict  # token, known and opt_out of the shopper id asked for
     shopper: object  # the Shopper (or None) when it was read to make the entry, else UNREAD
     shop_tokens: dict[str, str]  # every shop token read, rules, models and catalog, by cache key
+    variant: str = ""  # the experiment arm the page is composed for, as variant_of labels it; "" for none
 
 
 def _shopper_entry(known: bool, opt_out: bool) -> dict:
     return {"token": _new_token(), "known": known, "opt_out": opt_out}
 
 
+def _page_key_prefix(shop: Shop, who: str) -> str:
+    return f"homepage:page:v{PAGE_FORMAT}:{shop_identity(shop)}:{who}:"
+
+
 def _page_key(shop: Shop, who: str, request_shape: str) -> str:
     shape = hashlib.sha1(request_shape.encode()).hexdigest()[:16]
-    return f"homepage:page:v{PAGE_FORMAT}:{shop_identity(shop)}:{who}:{shape}"
+    return f"{_page_key_prefix(shop, who)}{shape}"
 
 
 def _page_stamp(tokens: PageTokens) -> list:
     """What a cached page must have been composed under to be served: every token its content depends on."""
     entry = tokens.shopper_entry
-    return [tokens.rules, tokens.models, entry["token"] if entry["known"] else "", entry["opt_out"]]
+    return [tokens.rules, tokens.models, entry["token"] if entry["known"] else "", entry["opt_out"], tokens.variant]
 
 
 @dataclass(frozen=True)
@@ -193,12 +231,15 @@ class PageLookup:
 
 
 def page_lookup(
-    *, shop: Shop, shopper_external_id: str, request_shape: str, shopper_read: Callable[[], Shopper | None]
+    *, shop: Shop, shopper_external_id: str, request_shape: str, shopper_read: Callable[[], Shopper | None],
+    variant_of: Callable[[str], str] = lambda rules_token: "",
 ) -> PageLookup:
     """The page's tokens, the catalog's, and the shopper's cached page, in one round trip; an unknown shopper's
     shared page costs a second, and the shopper is read only when their entry is missing.
 
     Pages are stamped with the tokens rather than keyed by them, so that the page is read with the tokens.
+    `variant_of` labels the experiment arm the shopper is served under a rules token ("" for none): unknown
+    shoppers share one page per arm, and a page is served only to the arm it was composed for.
     """
     shop_keys = [_shop_token_key(shop), _models_token_key(shop), _catalog_token_key(shop)]
     hashed_id = _hashed(shopper_external_id)
@@ -211,18 +252,20 @@ def page_lookup(
         made = _shopper_entry(shopper is not None, bool(shopper and shopper.personalization_opt_out))
         if cache.add(shopper_key, made, TOKEN_SECONDS):
             entry = made
-        else:
+        elif (entry := cache.get(shopper_key)) is not None:
             # Another request, or an event's ingest, made the entry since: the shopper is read again for it.
-            entry, shopper = cache.get(shopper_key) or made, UNREAD
+            shopper = UNREAD
+        else:
+            entry = made  # the cache is unavailable: the shopper just read is the one to compose for
     shop_tokens = {key: token_read(key, found.get(key)) for key in shop_keys}
     tokens = PageTokens(
         rules=shop_tokens[shop_keys[0]], models=shop_tokens[shop_keys[1]], shopper_entry=entry, shopper=shopper,
-        shop_tokens=shop_tokens,
+        shop_tokens=shop_tokens, variant=variant_of(shop_tokens[shop_keys[0]]),
     )
     if entry["known"]:
         key, stored = own_key, found.get(own_key)
     else:
-        key = _page_key(shop, "anonymous", request_shape)
+        key = _page_key(shop, f"anonymous-{tokens.variant}" if tokens.variant else "anonymous", request_shape)
         stored = cache.get(key)
     fresh = stored is not None and stored["stamp"] == _page_stamp(tokens)
     return PageLookup(tokens=tokens, key=key, cached=stored["page"] if fresh else None)

@@ -6,6 +6,9 @@ through the models' signals), once when it is made and once when it commits. A d
 rules inside a transaction it rolls back, without replacing the token: it reads the database.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -79,10 +82,27 @@ def _rulebook_read(shop: Shop, token: str) -> Rulebook:
 
 
 _rulebooks = ProcessCopies(MAX_SHOPS)
+# The rules a page is composed from in place of the live ones, with their shop's pk: a draft's, for the
+# shoppers an experiment serves it to.
+_substituted: ContextVar[tuple[int, Rulebook] | None] = ContextVar("homepage_rulebook_substituted", default=None)
+
+
+@contextmanager
+def rulebook_substituted(*, shop: Shop, rules: Rulebook) -> Iterator[None]:
+    """Inside the block, the shop's pages are composed from `rules`."""
+    reset = _substituted.set((shop.pk, rules))
+    try:
+        yield
+    finally:
+        _substituted.reset(reset)
 
 
 def rulebook(*, shop: Shop) -> Rulebook:
-    """The shop's rules as of its current token; the database's own when a draft's preview is running."""
+    """The shop's rules as of its current token; the database's own when a draft's preview is running; the
+    substituted ones inside rulebook_substituted."""
+    substituted = _substituted.get()
+    if substituted is not None and substituted[0] == shop.pk:
+        return substituted[1]
     if rules_changes_silenced():
         return _rulebook_read(shop, "draft")
     token = rules_token(shop=shop)

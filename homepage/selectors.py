@@ -1,4 +1,8 @@
-"""Reads the homepage needs beyond the models and the catalog snapshot: event counts, co-occurrence, rail metrics."""
+"""Reads the homepage needs beyond the models and the catalog snapshot: event counts, co-occurrence, rail metrics.
+
+Every read of events keeps to catalog.bounds' window in SQL: a row written around the API with a timestamp
+Python cannot hold (year 1 BC, 'infinity') is never fetched, and one far in the future counts nowhere.
+"""
 
 import time
 from datetime import datetime, timedelta
@@ -9,6 +13,7 @@ from django.db.models import Case, Count, FloatField, Q, Sum, Value, When
 from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
+from catalog.bounds import event_latest, event_window
 from catalog.models import Event, EventType, Item, Shop, Shopper
 from catalog.selectors import sql_rows
 from merchandising.models import Rail, RailKind
@@ -62,7 +67,10 @@ def popularity_from_counts(*, shop: Shop, now: datetime, k: int = 200) -> Ranked
 
     def compute() -> Ranked:
         rows = (
-            Event.objects.filter(shop=shop, item__isnull=False, type__in=INTEREST_TYPES, occurred_at__gte=now - timedelta(days=POPULARITY_DAYS))
+            Event.objects.filter(
+                shop=shop, item__isnull=False, type__in=INTEREST_TYPES,
+                occurred_at__range=(now - timedelta(days=POPULARITY_DAYS), event_latest(now=now)),
+            )
             .values("item_id")
             .annotate(score=Sum(_weight(shop)))
             .order_by("-score", "item_id")[:k]
@@ -80,7 +88,7 @@ def trending_from_counts(*, shop: Shop, now: datetime, k: int = 200) -> Ranked:
         rows = (
             Event.objects.filter(
                 shop=shop, item__isnull=False, type__in=INTEREST_TYPES,
-                occurred_at__gte=window_start - timedelta(days=TRENDING_BASELINE_DAYS),
+                occurred_at__range=(window_start - timedelta(days=TRENDING_BASELINE_DAYS), event_latest(now=now)),
             )
             .values("item_id")
             .annotate(
@@ -105,13 +113,13 @@ def co_occurring_items(
     """Items that other shoppers who had `item_pks` (through `types` events) had too, by how many shoppers."""
     if not item_pks:
         return []
-    since = now - timedelta(days=CO_OCCURRENCE_DAYS)
-    anchors = Event.objects.filter(shop=shop, item_id__in=item_pks, type__in=types, occurred_at__gte=since)
+    window = (now - timedelta(days=CO_OCCURRENCE_DAYS), event_latest(now=now))
+    anchors = Event.objects.filter(shop=shop, item_id__in=item_pks, type__in=types, occurred_at__range=window)
     if exclude_shopper is not None:
         anchors = anchors.exclude(shopper=exclude_shopper)
     shoppers = anchors.order_by().values("shopper_id").distinct()[:CO_OCCURRENCE_SHOPPERS]
     rows = (
-        Event.objects.filter(shop=shop, shopper_id__in=shoppers, type__in=types, item__isnull=False, occurred_at__gte=since)
+        Event.objects.filter(shop=shop, shopper_id__in=shoppers, type__in=types, item__isnull=False, occurred_at__range=window)
         .exclude(item_id__in=item_pks)
         .values("item_id")
         .annotate(shoppers=Count("shopper_id", distinct=True))
@@ -122,7 +130,8 @@ def co_occurring_items(
 
 def impression_counts(*, shop: Shop, item_pks: list[int] | None, now: datetime) -> dict[int, int]:
     """Impressions per item in the 30 days before `now`: of these items, or of every item shown (None)."""
-    events = Event.objects.filter(shop=shop, type=EventType.IMPRESSION, occurred_at__gte=now - timedelta(days=RARELY_SHOWN_DAYS))
+    window = (now - timedelta(days=RARELY_SHOWN_DAYS), event_latest(now=now))
+    events = Event.objects.filter(shop=shop, type=EventType.IMPRESSION, occurred_at__range=window)
     if item_pks is not None:
         events = events.filter(item_id__in=item_pks)
     rows = (
@@ -177,18 +186,26 @@ def shopper_get(*, shop: Shop, external_id: str) -> Shopper | None:
 
 _PAGE_EVENTS_READ = f"""
     (SELECT item_id, type, occurred_at, id, true FROM {Event._meta.db_table}
-     WHERE shopper_id = %(shopper)s AND item_id IS NOT NULL ORDER BY occurred_at DESC, id DESC LIMIT %(limit)s)
+     WHERE shopper_id = %(shopper)s AND item_id IS NOT NULL AND occurred_at BETWEEN %(earliest)s AND %(latest)s
+       AND type = ANY(%(types)s)
+     ORDER BY occurred_at DESC, id DESC LIMIT %(limit)s)
     UNION ALL
     (SELECT item_id, type, occurred_at, id, false FROM {Event._meta.db_table}
-     WHERE shopper_id = %(shopper)s AND item_id IS NOT NULL
+     WHERE shopper_id = %(shopper)s AND item_id IS NOT NULL AND occurred_at BETWEEN %(earliest)s AND %(latest)s
        AND (type = %(dislike)s OR (type = %(purchase)s AND occurred_at >= %(since)s)))
 """
 
 
 def shopper_page_events(*, shopper: Shopper, limit: int, since: datetime) -> list[tuple[int, str, datetime, int, bool]]:
     """(item pk, type, occurred at, event id, latest) rows, in one query: the shopper's `limit` latest events with
-    an item (latest true), then every dislike and every purchase since `since` (latest false)."""
-    params = {"shopper": shopper.pk, "limit": limit, "dislike": EventType.DISLIKE, "purchase": EventType.PURCHASE, "since": since}
+    an item (latest true), then every dislike and every purchase since `since` (latest false). Events outside
+    catalog.bounds' window, or of a type Vitrine does not know, are skipped without a word: this runs on every
+    page, and training and `manage.py repair_data` report them for the shop."""
+    earliest, latest = event_window()
+    params = {
+        "shopper": shopper.pk, "limit": limit, "dislike": EventType.DISLIKE, "purchase": EventType.PURCHASE, "since": since,
+        "earliest": earliest, "latest": latest, "types": EventType.values,
+    }
     return sql_rows(_PAGE_EVENTS_READ, params)
 
 
@@ -209,7 +226,7 @@ def for_you_rail(*, shop: Shop) -> Rail | None:
 def rail_click_through(*, shop: Shop, since: datetime) -> list[dict]:
     """Per rail key sent back in event context: impressions, clicks, purchases and click-through rate."""
     rows = (
-        Event.objects.filter(shop=shop, occurred_at__gte=since, context__has_key="rail")
+        Event.objects.filter(shop=shop, occurred_at__range=(since, event_latest()), context__has_key="rail")
         .annotate(rail_key=KeyTextTransform("rail", "context"))
         .values("rail_key")
         .annotate(

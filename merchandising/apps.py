@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class MerchandisingConfig(AppConfig):
     name = "merchandising"
+
+    def ready(self):
+        from .experiments.signals import signals_connect
+
+        signals_connect()

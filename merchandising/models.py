@@ -32,6 +32,15 @@ class RailKind(models.TextChoices):
     CAMPAIGN = "campaign", "Campaign banner"
 
 
+# What a rail's title may name, by kind: the page fills them in (homepage.services.compose).
+TITLE_PLACEHOLDERS = {
+    RailKind.BECAUSE_YOU_VIEWED: frozenset({"seed"}),
+    RailKind.COMPLEMENTS: frozenset({"seed"}),
+    RailKind.TOP_IN_CATEGORY: frozenset({"category"}),
+    RailKind.CAMPAIGN: frozenset({"campaign"}),
+}
+
+
 def unit_interval(field_name: str) -> list:
     return [MinValueValidator(0.0, f"{field_name} is at least 0."), MaxValueValidator(1.0, f"{field_name} is at most 1.")]
 
@@ -306,3 +315,7 @@ class DraftChange(models.Model):
 
     def __str__(self) -> str:
         return self.summary
+
+
+# Experiments live in their own module; imported here so that Django registers them with this app.
+from .experiments.models import Experiment, Variant  # noqa: E402, F401

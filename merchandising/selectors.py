@@ -9,6 +9,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.text import slugify
 
+from catalog.bounds import event_window
 from catalog.models import CATEGORY_SEPARATOR, Event, Item, Shop, Shopper
 from homepage.services import Page, PageItem, PageRail, rail_compose
 from homepage.services.context import page_context_build
@@ -72,7 +73,9 @@ def shoppers_search(*, shop: Shop, query: str, limit: int = SHOPPER_SEARCH_LIMIT
 
 
 def shopper_events_recent(*, shopper: Shopper, limit: int = 20) -> QuerySet[Event]:
-    return Event.objects.filter(shopper=shopper).select_related("item").order_by("-occurred_at", "-pk")[:limit]
+    # Outside catalog.bounds' window an occurred_at may be one Python cannot read.
+    events = Event.objects.filter(shopper=shopper, occurred_at__range=event_window())
+    return events.select_related("item").order_by("-occurred_at", "-pk")[:limit]
 
 
 def shopper_tags(*, shopper: Shopper) -> dict[str, list[str]]:

@@ -25,6 +25,8 @@ class ModelVersion(models.Model):
         SUCCEEDED = "succeeded"
         FAILED = "failed"
 
+    IN_FLIGHT = (Status.QUEUED, Status.RUNNING)
+
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="model_versions")
     family = models.CharField(max_length=16, choices=Family.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
@@ -44,13 +46,20 @@ class ModelVersion(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life of the process training it; a run silent past its lease has died."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["shop", "family"], condition=Q(is_active=True), name="one_active_version_per_family"
-            )
+            ),
+            # Two web processes pressing Train at once must not both queue a run.
+            models.UniqueConstraint(
+                fields=["shop", "family"], condition=Q(status__in=["queued", "running"]), name="one_run_in_flight_per_family"
+            ),
         ]
         indexes = [models.Index(fields=["shop", "family", "-created_at"], name="version_shop_family_created")]
         ordering = ["-created_at"]

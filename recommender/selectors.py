@@ -1,10 +1,15 @@
+import logging
 from dataclasses import dataclass
 
 import numpy as np
+from django.db.models import Case, DateTimeField, F, When
 
-from catalog.models import Event, Item, Shop, Shopper
+from catalog.bounds import event_window, event_window_text
+from catalog.models import Event, EventType, Item, Shop, Shopper
 
 from .models import Family, ModelVersion
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -29,11 +34,27 @@ def shop_arrays_load(*, shop: Shop) -> ShopArrays:
     item_index = {pk: index for index, pk in enumerate(item_pks.tolist())}
     weights = {event_type: shop.event_weight(event_type) for event_type in EVENT_TYPE_CODES}
     interesting = [event_type for event_type, weight in weights.items() if weight > 0]
-    rows = list(
-        Event.objects.filter(shop=shop, item__isnull=False, type__in=interesting, shopper__personalization_opt_out=False)
+    # Rows written around the API may hold timestamps Python cannot read (year 1 BC, 'infinity') or items of
+    # another shop: SQL nulls the time of every event outside the window, and such events are left out here.
+    in_window = When(occurred_at__range=event_window(), then=F("occurred_at"))
+    plausible_at = Case(in_window, default=None, output_field=DateTimeField())
+    read = list(
+        Event.objects.filter(
+            shop=shop, shopper__shop=shop, item__isnull=False, type__in=interesting, shopper__personalization_opt_out=False
+        )
         .order_by("occurred_at", "pk")
-        .values_list("shopper_id", "item_id", "type", "occurred_at")
+        .annotate(plausible_at=plausible_at)
+        .values_list("shopper_id", "item_id", "type", "plausible_at")
     )
+    rows = [row for row in read if row[3] is not None and row[1] in item_index]
+    if len(rows) < len(read):
+        out_of_window = sum(1 for row in read if row[3] is None)
+        logger.warning(
+            "Shop %s: %d of %d events left out of training: %d outside %s, %d naming another shop's item"
+            " (manage.py repair_data --shop %s repairs them)",
+            shop.slug, len(read) - len(rows), len(read), out_of_window, event_window_text(),
+            len(read) - len(rows) - out_of_window, shop.slug,
+        )
     shopper_pks = np.asarray(sorted({row[0] for row in rows}), dtype=np.int64)
     shopper_index = {pk: index for index, pk in enumerate(shopper_pks.tolist())}
     interactions = Interactions(
@@ -70,7 +91,9 @@ class RecentEvents:
 
 def shopper_recent_events(*, shopper: Shopper, limit: int = 50) -> RecentEvents:
     rows = list(
-        Event.objects.filter(shopper=shopper, item__isnull=False)
+        Event.objects.filter(
+            shopper=shopper, item__isnull=False, type__in=EventType.values, occurred_at__range=event_window()
+        )
         .order_by("-occurred_at", "-pk")
         .values_list("item_id", "type", "pk")[:limit]
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -16,6 +17,16 @@ from merchandising.models import Membership
 from recommender.models import Family
 from recommender.services import model_version_train, training_versions_create
 from tests.factories import ItemFactory, ShopFactory, ShopperFactory
+
+
+@pytest.fixture(autouse=True)
+def throttle_counts_cleared():
+    """Every test starts with nothing counted against its API keys and addresses: the counts live in Redis,
+    which outlives a test (and every test client calls from 127.0.0.1)."""
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=cache.make_key("throttle:*"), count=1000))
+    if keys:
+        client.delete(*keys)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Item, Shop, Shopper
-from merchandising.models import Rail, RailKind
+from merchandising.models import TITLE_PLACEHOLDERS, Rail, RailKind
 
 from .. import selectors
 from ..cache import homepage_rules_changed
@@ -40,7 +40,7 @@ MAX_PAGE = 20
 NO_EXPLORATION_KINDS = {RailKind.RECENTLY_VIEWED, RailKind.CAMPAIGN, RailKind.NEW_ARRIVALS}
 OPEN_EXPLORATION_KINDS = {RailKind.FOR_YOU, RailKind.TRENDING}
 COLD_TITLES = {RailKind.FOR_YOU: "Popular right now"}
-PLACEHOLDER = re.compile(r"\{(seed|category|campaign)\}")
+PLACEHOLDER = re.compile(r"\{(%s)\}" % "|".join(sorted(frozenset().union(*TITLE_PLACEHOLDERS.values()))))
 
 
 class PageRequestInvalid(ValueError):

@@ -6,6 +6,9 @@ the same few queries as a page of one.
 
 import logging
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -20,7 +23,7 @@ from recommender.models import Family, ItemEmbedding, ModelVersion, ShopperProfi
 from recommender.selectors import RecentEvents
 
 from .. import selectors
-from ..rulebook import Rulebook, rulebook
+from ..rulebook import Rulebook, rulebook, rulebook_substituted
 from ..snapshot import CatalogSnapshot, catalog_snapshot
 
 logger = logging.getLogger(__name__)
@@ -41,6 +44,7 @@ class PageContext:
     shopper: Shopper | None
     now: datetime
     debug: bool = False
+    holdout: bool = False  # an experiment's holdout variant: served as an opted-out shopper is
     exclude: set[int] = field(default_factory=set)
     placed: set[int] = field(default_factory=set)
     history: list[tuple[int, str]] = field(default_factory=list)  # (item pk, event type), newest first
@@ -59,7 +63,7 @@ class PageContext:
 
     @property
     def personalized(self) -> bool:
-        return self.shopper is not None and not self.shopper.personalization_opt_out
+        return self.shopper is not None and not self.shopper.personalization_opt_out and not self.holdout
 
     @property
     def seed_key(self) -> str:
@@ -186,6 +190,24 @@ def _unit(vector: np.ndarray) -> np.ndarray:
     return vector / norm if norm > 0 else vector
 
 
+# The experiment arm the page is composed for (a merchandising.experiments.assignment.Arm), or None.
+_arm_served: ContextVar = ContextVar("homepage_experiment_arm", default=None)
+
+
+@contextmanager
+def experiment_arm_served(arm) -> Iterator[None]:
+    """Inside the block, pages are composed as the experiment arm serves them: from its draft's rules, with
+    its model version in place of its family's serving one, or unpersonalized for a holdout. None: the live page."""
+    with ExitStack() as stack:
+        if arm is not None and arm.rules is not None:
+            stack.enter_context(rulebook_substituted(shop=arm.experiment.shop, rules=arm.rules))
+        reset = _arm_served.set(arm)
+        try:
+            yield
+        finally:
+            _arm_served.reset(reset)
+
+
 def page_context_build(
     *,
     shop: Shop,
@@ -196,8 +218,14 @@ def page_context_build(
     rules: Rulebook | None = None,
 ) -> PageContext:
     """What every rail of one page reads; `rules` when the caller has them already."""
-    context = PageContext(shop=shop, shopper=shopper, now=now, debug=debug, exclude=set(exclude))
+    arm = _arm_served.get()
+    context = PageContext(
+        shop=shop, shopper=shopper, now=now, debug=debug, exclude=set(exclude), holdout=arm is not None and not arm.personalized
+    )
     context.versions = {version.family: version for version in selectors.serving_versions(shop=shop)}
+    if arm is not None and arm.variant.model_version is not None:
+        tried = arm.variant.model_version
+        context.versions[tried.family] = tried
     context.snapshot = catalog_snapshot(shop=shop)
     # The page's own copy (a fraction of a millisecond): pinned items and items the snapshot lacks go in it.
     context.items = dict(context.snapshot.items)

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db.models import Max
 from django.utils import timezone
 
+from catalog.bounds import event_latest
 from catalog.models import Shop, Shopper
 from recommender.services import shopper_profile_refresh
 
@@ -23,10 +24,14 @@ Progress = Callable[[str, int, int], None]
 
 
 def shoppers_recently_active(*, shop: Shop, days: int, limit: int) -> list[Shopper]:
-    """Shoppers with an event in the last `days`, the most recently active first; opted-out ones left out."""
-    since = timezone.now() - timedelta(days=days)
+    """Shoppers with an event in the last `days`, the most recently active first; opted-out ones left out.
+
+    An event dated past catalog.bounds' window (written around the API) makes no one recently active.
+    """
+    now = timezone.now()
+    window = (now - timedelta(days=days), event_latest(now=now))
     return list(
-        Shopper.objects.filter(shop=shop, personalization_opt_out=False, events__occurred_at__gte=since)
+        Shopper.objects.filter(shop=shop, personalization_opt_out=False, events__occurred_at__range=window)
         .annotate(last_active=Max("events__occurred_at"))
         .order_by("-last_active", "pk")[:limit]
     )

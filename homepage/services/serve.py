@@ -7,9 +7,11 @@ from django.utils import timezone
 
 from catalog import selectors as catalog_selectors
 from catalog.models import Item, Shop, Shopper
+from merchandising.experiments.assignment import Arm, shopper_arm
 
 from .. import cache, selectors
 from .compose import Page, PageItem, homepage_compose, recommendations_compose
+from .context import experiment_arm_served
 from .similar import similar_items
 
 
@@ -43,6 +45,15 @@ def _json(body: dict) -> bytes:
 def _stamped_json(layout: bytes) -> bytes:
     """The layout's JSON object with the stamp's fields first, spliced: a cached layout is never decoded."""
     return _json(_stamp())[:-1] + b"," + layout[1:]
+
+
+def _arm_body(arm: Arm | None) -> dict:
+    # Beside request_id: an event's shopper and time place it in its experiment and variant again.
+    return {"experiment": arm.experiment.pk if arm else None, "variant": arm.variant.key if arm else None}
+
+
+def _arm_label(arm: Arm | None) -> str:
+    return arm.cache_label if arm else ""
 
 
 def page_body(page: Page) -> dict:
@@ -85,18 +96,25 @@ def homepage_layout(
     the same model versions serve and no served item went out of stock; composed and cached otherwise."""
     exclude_pks = _item_pks(shop, exclude or [])
     shape = json.dumps({"rails": rail_keys, "size": size, "exclude": sorted(exclude_pks), "page": page}, sort_keys=True)
+
+    def arm_of(rules_token: str) -> Arm | None:
+        # Read as of the page's rules token: the experiments running are part of the rules a page depends on.
+        return shopper_arm(shop=shop, shopper_external_id=shopper_external_id, token=rules_token)
+
     lookup = cache.page_lookup(
         shop=shop, shopper_external_id=shopper_external_id, request_shape=shape,
         shopper_read=lambda: _shopper(shop, shopper_external_id),
+        variant_of=lambda rules_token: _arm_label(arm_of(rules_token)),
     )
     cached = lookup.cached
     # Items go out of stock through catalog updates, which the page's tokens do not follow: checked on every hit.
     if cached is not None and selectors.items_all_available(shop=shop, item_pks=cached["item_pks"]):
         return cached["json"]
     shopper = _shopper(shop, shopper_external_id) if lookup.tokens.shopper is cache.UNREAD else lookup.tokens.shopper
-    with cache.page_tokens_reused(lookup.tokens):
+    arm = arm_of(lookup.tokens.rules)
+    with cache.page_tokens_reused(lookup.tokens), experiment_arm_served(arm):
         composed = homepage_compose(shop=shop, shopper=shopper, rail_keys=rail_keys, size=size, exclude=exclude_pks, page=page)
-    layout = _json(page_body(composed))
+    layout = _json({**_arm_body(arm), **page_body(composed)})
     seconds = cache.PAGE_SECONDS
     if composed.valid_until is not None:
         seconds = min(seconds, int((composed.valid_until - composed.generated_at).total_seconds()))
@@ -113,10 +131,13 @@ def homepage_serve(**request) -> bytes:
 def recommendations_serve(*, shop: Shop, shopper_external_id: str, k: int, exclude: list[str] | None = None) -> dict:
     """A flat top-k of the for_you ranking, composed fresh (a new event counts at once)."""
     shopper = _shopper(shop, shopper_external_id)
-    composed, rail = recommendations_compose(shop=shop, shopper=shopper, k=k, exclude=_item_pks(shop, exclude or []))
+    arm = shopper_arm(shop=shop, shopper_external_id=shopper_external_id)
+    with experiment_arm_served(arm):
+        composed, rail = recommendations_compose(shop=shop, shopper=shopper, k=k, exclude=_item_pks(shop, exclude or []))
     entries = composed.rails[0].items if composed.rails else []
     return _stamped(
         {
+            **_arm_body(arm),
             "shopper": {"known": composed.shopper_known, "personalized": composed.personalized},
             "rail": rail.key,
             "items": [_item_body(entry) for entry in entries],

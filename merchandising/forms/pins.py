@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 
 from catalog.models import Shop
+from homepage.services.compose import PLACEHOLDER
 
 from ..models import Pin, Rail
 from .common import ScheduleForm, ShopItemField
@@ -20,7 +21,9 @@ def _to_the_minute(moment: datetime | None) -> datetime | None:
 
 class RailChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, rail: Rail) -> str:
-        return f"{rail.title} ({rail.key}){'' if rail.enabled else ' · disabled'}"
+        # A placeholder is filled per shopper: "Because you viewed …" rather than a raw "{seed}".
+        title = PLACEHOLDER.sub("…", rail.title)
+        return f"{title} ({rail.key}){'' if rail.enabled else ' · disabled'}"
 
 
 class PinEditForm(ScheduleForm):

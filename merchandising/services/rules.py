@@ -10,6 +10,7 @@ from homepage.cache import homepage_rules_changed
 
 from ..models import Adjustment, Block, Campaign, Pin, Rail
 from .audit import audit_record, rule_state
+from .guardrails import rule_guard
 
 RAIL_FIELDS = {
     "title", "kind", "size", "enabled", "position", "blend_weights", "diversity", "max_per_category",
@@ -32,6 +33,7 @@ def rule_shop(rule: Rule) -> Shop:
 
 def _saved(rule: Rule, *, actor, action: str, before: dict | None = None) -> Rule:
     rule.full_clean()
+    rule_guard(rule)
     rule.save()
     shop = rule_shop(rule)
     audit_record(shop=shop, actor=actor, action=action, rule=rule, before=before, after=rule_state(rule))

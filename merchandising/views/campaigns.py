@@ -122,7 +122,7 @@ def _pins_context(request, campaign: Campaign) -> dict:
     return {"campaign": campaign, "pins": [{"pin": pin, "status": selectors.rule_status(rule=pin, at=now)} for pin in pins]}
 
 
-def _detail_page(request, shop, campaign: Campaign, *, status: int = 200, **forms_given):
+def _detail_page(request, shop, campaign: Campaign, /, *, status: int = 200, **forms_given):
     context = {
         **_summary_context(request, campaign, forms_given.get("campaign")),
         **_rail_context(request, campaign),

@@ -13,7 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 from recommender.evaluation import METRIC_COLUMNS
 from recommender.models import Family, ModelVersion
 from recommender.selectors import FamilyStatus, active_version, family_statuses
-from recommender.services import training_dispatch, version_promote, version_rollback
+from recommender.services import TrainingError, training_dispatch, version_promote, version_rollback
 from recommender.services.registry import VersionNotServable
 
 from .. import selectors
@@ -94,9 +94,9 @@ def _versions_response(request, shop, family: str, *, notice: str = "", failed: 
     return render(request, "merchandising/models.html#versions", {"panel": panel, "notice": notice, "failed": failed})
 
 
-def _run_response(request, shop, family: str, *, refresh_versions: bool):
+def _run_response(request, shop, family: str, *, refresh_versions: bool, refused: str = ""):
     run = selectors.model_version_latest(shop=shop, family=family)
-    context = {"family": family, "run": run}
+    context = {"family": family, "run": run, "refused": refused}
     if refresh_versions or (run is not None and run.is_finished):
         # The run's outcome changes what serves and the list of versions: they come out of band.
         context["panel"], = family_panels(shop=shop, families=[family])
@@ -121,14 +121,27 @@ def run(request, shop, family: str):
 @console_view
 def train(request, shop, family: str):
     family = _family_or_404(family)
-    with transaction.atomic():
-        version, = training_dispatch(shop=shop, families=[family])
-        audit_record(
-            shop=shop, actor=request.user, action="training_start", rule=version, after={"family": family, "version": version.pk}
-        )
+    try:
+        with transaction.atomic():
+            version, = training_dispatch(shop=shop, families=[family])
+            audit_record(
+                shop=shop, actor=request.user, action="training_start", rule=version, after={"family": family, "version": version.pk}
+            )
+    except TrainingError as error:
+        return _train_response(request, shop, family, refused=str(error))
+    # The run is published as the transaction commits; with the broker down it ended there, failed, saying why.
+    if version.status == ModelVersion.Status.FAILED:
+        return _train_response(request, shop, family, refused=version.error)
+    return _train_response(request, shop, family, queued=version)
+
+
+def _train_response(request, shop, family: str, *, refused: str = "", queued: ModelVersion | None = None):
     if request.htmx:
-        return _run_response(request, shop, family, refresh_versions=True)
-    messages.success(request, f"{version.get_family_display()} #{version.pk} is queued for training.")
+        return _run_response(request, shop, family, refresh_versions=True, refused=refused)
+    if refused:
+        messages.error(request, refused)
+    else:
+        messages.success(request, f"{queued.get_family_display()} #{queued.pk} is queued for training.")
     return redirect(_family_url(family))
 
 

@@ -2,15 +2,24 @@ from .candidates import candidates_for
 from .embeddings import item_embeddings_refresh
 from .profiles import shopper_profile_refresh
 from .registry import version_promote, version_rollback
-from .training import model_version_train, training_dispatch, training_runs_reap_stale, training_versions_create
+from .training import (
+    TrainingError,
+    model_version_train,
+    training_dispatch,
+    training_runs_reap_stale,
+    training_versions_abandon,
+    training_versions_create,
+)
 
 __all__ = [
+    "TrainingError",
     "candidates_for",
     "item_embeddings_refresh",
     "model_version_train",
     "shopper_profile_refresh",
     "training_dispatch",
     "training_runs_reap_stale",
+    "training_versions_abandon",
     "training_versions_create",
     "version_promote",
     "version_rollback",

@@ -1,6 +1,7 @@
 import re
 from collections import Counter
 
+from catalog.bounds import event_window
 from catalog.models import Event, Shopper
 
 from ..models import ShopperProfile
@@ -35,7 +36,7 @@ def _tags(rows: list[tuple[str, str, str, str]], weights: dict[str, float]) -> d
 def shopper_profile_refresh(*, shopper: Shopper, limit: int = 50) -> ShopperProfile:
     """The shopper's interest tags from their latest weighted events, newest counting most."""
     rows = list(
-        Event.objects.filter(shopper=shopper, item__isnull=False)
+        Event.objects.filter(shopper=shopper, item__isnull=False, occurred_at__range=event_window())
         .order_by("-occurred_at", "-pk")
         .values_list("type", "item__title", "item__brand", "item__category_path")[:limit]
     )

@@ -1,13 +1,19 @@
 import logging
 import os
+import threading
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import numpy as np
+import redis.exceptions
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from catalog.models import Shop
 
@@ -25,59 +31,132 @@ SCHEDULED_FAMILIES = [family for family in Family.values if family != Family.FIN
 # The families whose training is bounded by the device's time limit.
 TIME_BOUNDED_FAMILIES = {Family.SEQUENTIAL, Family.FINETUNED_TEXT}
 PROGRESS_EVERY_S = 1.0
-# The hard limit of a training task; a run with no time limit of its own is judged stale against it.
-TRAIN_TIME_LIMIT_S = 6 * 3600
-# A run still "running" this long past its time limit has lost its process (killed, or the machine went away).
-STALE_AFTER = timedelta(minutes=30)
+# A running version's process says it is alive this often at most, and always well inside its lease.
+HEARTBEAT_EVERY_S = 10.0
+IN_FLIGHT_CONSTRAINT = "one_run_in_flight_per_family"
+# What publishing a task raises while the broker is down or unreachable.
+BROKER_ERRORS = (OperationalError, ConnectionError, TimeoutError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+QUEUE_UNREACHABLE = "The task queue is unreachable; nothing was queued. Try again when it is back."
 
 
 class TrainingError(Exception):
     pass
 
 
-def training_versions_create(*, shop: Shop, families: list[str], time_limit_s: float | None = None) -> list[ModelVersion]:
+def training_versions_create(
+    *, shop: Shop, families: list[str], time_limit_s: float | None = None, skip_in_flight: bool = False
+) -> list[ModelVersion]:
+    """A queued version per family, in training order.
+
+    A family with a run already queued or running gets no second one: TrainingError says so, or, with
+    `skip_in_flight`, the family is left out.
+    """
     unknown = set(families) - set(Family.values)
     if unknown:
         raise TrainingError(f"Unknown model family {', '.join(sorted(unknown))}; expected {', '.join(Family.values)}.")
     ordered = [family for family in FAMILY_ORDER if family in families]
-    return [ModelVersion.objects.create(shop=shop, family=family, time_limit_s=time_limit_s) for family in ordered]
+    in_flight = _runs_in_flight(shop=shop, families=ordered)
+    if in_flight and not skip_in_flight:
+        raise TrainingError(_in_flight_message(in_flight))
+    if in_flight:
+        logger.info("Shop %s: %s", shop.slug, _in_flight_message(in_flight))
+    busy = {version.family for version in in_flight}
+    try:
+        with transaction.atomic():
+            return [
+                ModelVersion.objects.create(shop=shop, family=family, time_limit_s=time_limit_s)
+                for family in ordered if family not in busy
+            ]
+    except IntegrityError as error:
+        # Another process queued one of these families between the check above and this insert.
+        if IN_FLIGHT_CONSTRAINT not in str(error):
+            raise
+        raise TrainingError(_in_flight_message(_runs_in_flight(shop=shop, families=ordered))) from error
 
 
-def training_dispatch(*, shop: Shop, families: list[str] | None = None, time_limit_s: float | None = None) -> list[ModelVersion]:
+def _runs_in_flight(*, shop: Shop, families: list[str]) -> list[ModelVersion]:
+    return list(ModelVersion.objects.filter(shop=shop, family__in=families, status__in=ModelVersion.IN_FLIGHT).order_by("pk"))
+
+
+def _in_flight_message(versions: list[ModelVersion]) -> str:
+    return " ".join(
+        f"{version.get_family_display()} is already {version.status} (#{version.pk}); train it again once that run ends."
+        for version in versions
+    )
+
+
+def training_dispatch(
+    *, shop: Shop, families: list[str] | None = None, time_limit_s: float | None = None, skip_in_flight: bool = False
+) -> list[ModelVersion]:
     """Queue a training run per family (default: SCHEDULED_FAMILIES), one after another on the train queue
-    (the encoder before the text and sequential models)."""
+    (the encoder before the text and sequential models), once the transaction commits.
+
+    While the broker is down nothing is queued: as the transaction commits the versions end failed with
+    QUEUE_UNREACHABLE, in these objects too, so a caller reads `status` after its transaction.
+    """
+    versions = training_versions_create(
+        shop=shop, families=families or SCHEDULED_FAMILIES, time_limit_s=time_limit_s, skip_in_flight=skip_in_flight
+    )
+    if versions:
+        transaction.on_commit(lambda: _versions_publish(versions))
+    return versions
+
+
+def _versions_publish(versions: list[ModelVersion]) -> None:
     from celery import chain
 
     from ..tasks import train_model_version_task
 
-    versions = training_versions_create(shop=shop, families=families or SCHEDULED_FAMILIES, time_limit_s=time_limit_s)
-    signatures = [train_model_version_task.si(version.pk) for version in versions]
-    transaction.on_commit(lambda: chain(*signatures).delay())
-    return versions
+    try:
+        chain(*[train_model_version_task.si(version.pk) for version in versions]).delay()
+    except BROKER_ERRORS:
+        logger.exception("Shop %s: could not queue %s", versions[0].shop.slug, ", ".join(f"#{version.pk}" for version in versions))
+        training_versions_abandon(versions=versions, error=QUEUE_UNREACHABLE)
+
+
+def training_versions_abandon(*, versions: list[ModelVersion], error: str) -> None:
+    """Fail those of the versions still queued, saying why: their run will never start."""
+    for version in versions:
+        _finish(version, was=ModelVersion.Status.QUEUED, status=ModelVersion.Status.FAILED, error=error)
 
 
 def encoder_dependents_dispatch(*, shop: Shop) -> list[ModelVersion]:
     """Retrain the families that read the serving encoder's vectors, after the encoder changed.
 
-    A family with a run already queued is left out: that run reads the new encoder's vectors when it starts.
+    A family with a run already queued or running is left out: a queued run reads the new encoder's vectors
+    when it starts.
     """
-    queued = set(ModelVersion.objects.filter(shop=shop, status=ModelVersion.Status.QUEUED).values_list("family", flat=True))
-    families = [family for family in TEXT_FAMILIES if family not in queued]
-    return training_dispatch(shop=shop, families=families) if families else []
+    return training_dispatch(shop=shop, families=TEXT_FAMILIES, skip_in_flight=True)
 
 
 def training_runs_reap_stale(*, shop: Shop | None = None) -> int:
-    """Mark runs whose process died as failed; the version serving before them keeps serving."""
+    """Fail the runs that will never end on their own; the versions serving before them keep serving.
+
+    A running version whose process has said nothing for VITRINE_TRAIN_LEASE_S has died (killed, crashed,
+    its machine gone). A version queued for VITRINE_TRAIN_QUEUED_TIMEOUT_S while no worker trained anything
+    for a lease was never taken from the train queue (no worker serves it, or its message was lost with a
+    worker); while any worker trains, a long queue is only busy, and its runs wait their turn.
+    """
     now = timezone.now()
-    running = ModelVersion.objects.filter(status=ModelVersion.Status.RUNNING)
-    if shop is not None:
-        running = running.filter(shop=shop)
-    reaped = 0
-    for version in running:
-        limit = timedelta(seconds=version.time_limit_s or _configured_time_limit(version.device) or TRAIN_TIME_LIMIT_S) + STALE_AFTER
-        if version.started_at and now - version.started_at > limit:
-            _finish(version, status=ModelVersion.Status.FAILED, error="The training process stopped before finishing (killed or crashed).")
-            reaped += 1
+    lease_s = settings.VITRINE_TRAIN_LEASE_S
+    silent_since = now - timedelta(seconds=lease_s)
+    versions = ModelVersion.objects.all() if shop is None else ModelVersion.objects.filter(shop=shop)
+    dead = versions.filter(status=ModelVersion.Status.RUNNING).filter(
+        Q(heartbeat_at__lt=silent_since) | Q(heartbeat_at__isnull=True, started_at__lt=silent_since)
+    )
+    reaped = dead.update(
+        status=ModelVersion.Status.FAILED, finished_at=now,
+        error=f"The training process stopped: nothing heard from it for {lease_s:.0f} s (killed, crashed, or its machine went away).",
+    )
+    timeout_s = settings.VITRINE_TRAIN_QUEUED_TIMEOUT_S
+    if not ModelVersion.objects.filter(heartbeat_at__gte=silent_since).exists():
+        reaped += versions.filter(status=ModelVersion.Status.QUEUED, created_at__lt=now - timedelta(seconds=timeout_s)).update(
+            status=ModelVersion.Status.FAILED, finished_at=now,
+            error=f"Never started: no worker took this run from the train queue within {timeout_s / 60:.0f} min. "
+            "Check that a worker serves the train queue, then train again.",
+        )
+    if reaped:
+        logger.warning("Failed %d training runs that would never end", reaped)
     return reaped
 
 
@@ -86,11 +165,15 @@ def _configured_time_limit(device: str) -> float | None:
     return settings.VITRINE_GPU_TRAIN_TIME_LIMIT_S if device.startswith("cuda") else settings.VITRINE_CPU_TRAIN_TIME_LIMIT_S
 
 
-def _finish(version: ModelVersion, **fields) -> None:
+def _finish(version: ModelVersion, *, was: str, **fields) -> bool:
+    """End the version if it is still `was`; False when something else ended it first (the reaper)."""
     fields["finished_at"] = timezone.now()
-    ModelVersion.objects.filter(pk=version.pk).update(**fields)
+    if not ModelVersion.objects.filter(pk=version.pk, status=was).update(**fields):
+        version.refresh_from_db()
+        return False
     for name, value in fields.items():
         setattr(version, name, value)
+    return True
 
 
 def _progress_reporter(version: ModelVersion, echo):
@@ -101,9 +184,38 @@ def _progress_reporter(version: ModelVersion, echo):
         now = time.monotonic()
         if now - last[0] >= PROGRESS_EVERY_S or fraction >= 1.0:
             last[0] = now
-            ModelVersion.objects.filter(pk=version.pk).update(progress=min(max(fraction, 0.0), 1.0), progress_message=message[:300])
+            ModelVersion.objects.filter(pk=version.pk, status=ModelVersion.Status.RUNNING).update(
+                progress=min(max(fraction, 0.0), 1.0), progress_message=message[:300], heartbeat_at=timezone.now()
+            )
 
     return report
+
+
+@contextmanager
+def _heartbeat(version: ModelVersion) -> Iterator[None]:
+    """Keep the version's lease while the block runs, progress or not: an evaluation reports none for minutes."""
+    every_s = min(HEARTBEAT_EVERY_S, settings.VITRINE_TRAIN_LEASE_S / 4)
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(every_s):
+                try:
+                    ModelVersion.objects.filter(pk=version.pk, status=ModelVersion.Status.RUNNING).update(heartbeat_at=timezone.now())
+                except DatabaseError:
+                    # The database is away for a moment; the next beat reconnects. A lease outlasts a few missed beats.
+                    logger.warning("Heartbeat of %s #%s not recorded", version.family, version.pk, exc_info=True)
+                    connection.close()
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{version.pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _budget(version: ModelVersion, device: str):
@@ -171,28 +283,45 @@ def _train(version: ModelVersion, device: str, report) -> dict:
 def model_version_train(*, version: ModelVersion, promote: bool = True, echo=None) -> ModelVersion:
     """Train, evaluate and store one version; on success it serves (when `promote`), on failure nothing changes.
 
-    `echo(fraction, message)` sees every progress report, e.g. to draw a progress bar.
+    `echo(fraction, message)` sees every progress report, e.g. to draw a progress bar. Only a queued version
+    trains, claimed by one atomic update: a redelivered task, or a second process, finds it taken and leaves it.
     """
     from recommender.ml.device import pick_device
 
     training_runs_reap_stale(shop=version.shop)
     device = pick_device(settings.VITRINE_TRAIN_DEVICE or None)
     started = time.perf_counter()
-    ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.RUNNING, started_at=timezone.now(), device=device)
-    version.device = device
+    now = timezone.now()
+    claimed = ModelVersion.objects.filter(pk=version.pk, status=ModelVersion.Status.QUEUED).update(
+        status=ModelVersion.Status.RUNNING, started_at=now, heartbeat_at=now, device=device
+    )
+    if not claimed:
+        version.refresh_from_db()
+        logger.warning("Shop %s: %s #%s is %s, not queued: not trained", version.shop.slug, version.family, version.pk, version.status)
+        return version
+    version.status, version.started_at, version.heartbeat_at, version.device = ModelVersion.Status.RUNNING, now, now, device
     _use_all_cores()
     report = _progress_reporter(version, echo or (lambda fraction, message: None))
+    running = ModelVersion.Status.RUNNING
     try:
-        outcome = _train(version, device, report)
+        with _heartbeat(version):
+            outcome = _train(version, device, report)
     except Exception as error:
         logger.exception("Shop %s: training %s #%s failed", version.shop.slug, version.family, version.pk)
         message = str(error) if isinstance(error, TrainingError) else f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=5)}"
-        _finish(version, status=ModelVersion.Status.FAILED, error=message, wall_seconds=time.perf_counter() - started)
+        _finish(version, was=running, status=ModelVersion.Status.FAILED, error=message, wall_seconds=time.perf_counter() - started)
         return version
-    _finish(
-        version, status=ModelVersion.Status.SUCCEEDED, progress=1.0, progress_message="done",
+    except BaseException:
+        # Interrupted (Ctrl-C, the process told to exit): the run ends now rather than when its lease runs out.
+        _finish(version, was=running, status=ModelVersion.Status.FAILED, error="The training process was interrupted.")
+        raise
+    finished = _finish(
+        version, was=running, status=ModelVersion.Status.SUCCEEDED, progress=1.0, progress_message="done",
         wall_seconds=time.perf_counter() - started, **outcome,
     )
+    if not finished:
+        logger.warning("Shop %s: %s #%s was failed while it trained: %s", version.shop.slug, version.family, version.pk, version.error)
+        return version
     logger.info("Shop %s: %s #%s trained in %.0f s: %s", version.shop.slug, version.family, version.pk, version.wall_seconds, outcome["metrics"])
     held_back = encoder_held_back(version=version)
     if held_back:

@@ -1,3 +1,5 @@
+import time
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -69,3 +71,18 @@ def test_unknown_api_path_answers_json_404(client):
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.django_db
+def test_a_key_revoked_by_a_direct_database_update_is_refused_within_5_seconds(shop_a, storefront_a):
+    items = [{"item_id": "i1", "title": "Lipstick"}]
+    assert storefront_a.post("/api/v1/items", items, format="json").status_code == 200  # checked, and kept by this process
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE catalog_apikey SET revoked = true WHERE shop_id = %s", [shop_a.pk])  # no signal, no token moved
+    revoked_at = time.monotonic()
+
+    while storefront_a.post("/api/v1/items", items, format="json").status_code == 200:
+        assert time.monotonic() - revoked_at < 5
+        time.sleep(0.2)
+
+    assert storefront_a.post("/api/v1/items", items, format="json").status_code == 401

@@ -1,10 +1,25 @@
 import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
 
+import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
 
 from config import embedded
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+START_ALL = (
+    "from config import embedded; directory = embedded.data_dir(); embedded.postgres_settings(directory, 'vitrine'); "
+    "[embedded.redis_start(directory, server) for server in embedded.REDIS_SERVERS]"
+)
 
 
 def test_the_database_is_postgresql_with_pgvector(db):
@@ -22,28 +37,66 @@ def test_the_cache_is_a_real_redis():
     assert settings.CACHES["default"]["BACKEND"].endswith("RedisCache")
 
 
+def _data_dir_env(data_dir: Path) -> dict[str, str]:
+    """The environment of a process whose embedded servers live in `data_dir`, with no server configured."""
+    env = {**os.environ, "VITRINE_DATA_DIR": str(data_dir)}
+    for name in ("DATABASE_URL", "REDIS_URL", "CACHE_REDIS_URL"):
+        env.pop(name, None)
+    return env
+
+
+def _run(data_dir: Path, *args: str) -> str:
+    """Runs `python *args` as a separate process of `data_dir`, which exits before this returns; its output."""
+    done = subprocess.run(
+        [sys.executable, *args],
+        cwd=PROJECT_DIR, env=_data_dir_env(data_dir), capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _postgres_answers(data_dir: Path) -> bool:
+    pid_file = data_dir / "pg" / "postmaster.pid"
+    if not pid_file.exists():
+        return False
+    lines = pid_file.read_text().splitlines()
+    try:
+        with psycopg.connect(host=lines[4], port=lines[3], user="postgres", dbname="vitrine", connect_timeout=5) as db:
+            return db.execute("SELECT 1").fetchone() == (1,)
+    except psycopg.OperationalError:
+        return False
+
+
+def _redis_answers(data_dir: Path, server: embedded.RedisServer) -> bool:
+    return embedded._redis_answers(embedded.redis_socket_path(data_dir, server))
+
+
 @pytest.fixture
-def redis_server(tmp_path):
-    """Starts an embedded Redis of the given kind in a data dir of the test's own; stopped after."""
+def own_data_dir():
+    """A data dir of the test's own; whatever servers it holds are stopped after the test, then it is removed.
+    Not under pytest's tmp_path, which another pytest run on the machine may remove while servers run there."""
+    directory = Path(tempfile.mkdtemp(prefix="vitrine-test-"))
+    yield directory
+    _run(directory, "-m", "config.embedded", "stop")
+    shutil.rmtree(directory)
+
+
+@pytest.fixture
+def redis_server(own_data_dir):
+    """Starts an embedded Redis of the given kind in a data dir of the test's own (stopped with it)."""
     import redis
 
-    started = []
-
     def start(server: embedded.RedisServer) -> redis.Redis:
-        socket = embedded.redis_start(tmp_path, server)
-        started.append(server)
-        return redis.Redis(unix_socket_path=str(socket))
+        return redis.Redis(unix_socket_path=str(embedded.redis_start(own_data_dir, server)))
 
-    yield start
-    for server in started:
-        embedded.redis_stop(tmp_path, server)
+    return start
 
 
 def test_the_embedded_broker_snapshots_its_queues_to_disk_every_minute_of_writes(redis_server):
     assert redis_server(embedded.BROKER).config_get("save") == {"save": "60 100"}
 
 
-def test_the_embedded_cache_keeps_nothing_on_disk_and_evicts_the_least_recently_used_past_its_cap(redis_server, tmp_path):
+def test_the_embedded_cache_keeps_nothing_on_disk_and_evicts_the_least_recently_used_past_its_cap(redis_server, own_data_dir):
     cache = redis_server(embedded.CACHE)
     assert cache.config_get("save") == {"save": ""}
     assert cache.config_get("maxmemory") == {"maxmemory": str(512 * 1024 * 1024)}
@@ -54,7 +107,7 @@ def test_the_embedded_cache_keeps_nothing_on_disk_and_evicts_the_least_recently_
 
     assert cache.exists("page-99")
     assert not cache.exists("page-0")
-    assert not (tmp_path / embedded.CACHE.name / "dump.rdb").exists()
+    assert not (own_data_dir / embedded.CACHE.name / "dump.rdb").exists()
 
 
 def test_the_cache_and_the_broker_are_separate_servers_by_default():
@@ -65,3 +118,120 @@ def test_the_cache_and_the_broker_are_separate_servers_by_default():
     assert cache_socket in settings.CACHES["default"]["LOCATION"]
     assert broker_socket in settings.CELERY_BROKER_URL
     assert cache_socket != broker_socket
+
+
+def test_the_servers_a_process_started_keep_serving_after_it_exits(own_data_dir):
+    _run(own_data_dir, "-c", START_ALL)
+
+    assert _postgres_answers(own_data_dir)
+    assert all(_redis_answers(own_data_dir, server) for server in embedded.REDIS_SERVERS)
+
+
+@pytest.mark.django_db
+def test_stop_stops_the_servers_of_its_own_data_dir_and_no_other(own_data_dir):
+    from django.core.cache import cache
+
+    _run(own_data_dir, "-c", START_ALL)
+
+    said = _run(own_data_dir, "-m", "config.embedded", "stop")
+
+    assert said.strip() == "Stopped the embedded Redis (redis), Redis (cache), PostgreSQL."
+    assert not _postgres_answers(own_data_dir)
+    assert not any(_redis_answers(own_data_dir, server) for server in embedded.REDIS_SERVERS)
+    # The suite's own servers, in another data dir (or configured), still answer.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)
+    cache.set("vitrine-test-still-here", 1, 5)
+    assert cache.get("vitrine-test-still-here") == 1
+
+
+@pytest.fixture
+def another_program():
+    """A live process that is none of our servers: what a pid left in a pid file often names after a restart."""
+    process = subprocess.Popen(["sleep", "120"])
+    yield process.pid
+    process.kill()
+    process.wait()
+
+
+def _gone_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+@pytest.mark.parametrize("left_pid", ["gone", "another program"])
+def test_servers_start_again_over_the_pid_files_a_killed_server_left(own_data_dir, another_program, left_pid):
+    _run(own_data_dir, "-c", START_ALL)
+    pgdata = own_data_dir / "pg"
+    postmaster = (pgdata / "postmaster.pid").read_text().splitlines()
+    socket_lock = Path(postmaster[4]) / f".s.PGSQL.{postmaster[3]}.lock"
+    # Each pid file as the running servers wrote it, less its first line: the pid.
+    left_over = {pgdata / "postmaster.pid": postmaster[1:], socket_lock: socket_lock.read_text().splitlines()[1:]}
+    left_over.update({own_data_dir / server.name / "redis.pid": [] for server in embedded.REDIS_SERVERS})
+    _run(own_data_dir, "-m", "config.embedded", "stop")
+    pid = _gone_pid() if left_pid == "gone" else another_program
+    for path, rest in left_over.items():  # as servers killed with their machine leave them
+        path.write_text("\n".join([str(pid), *rest]) + "\n")
+
+    _run(own_data_dir, "-c", START_ALL)
+
+    assert _postgres_answers(own_data_dir)
+    assert all(_redis_answers(own_data_dir, server) for server in embedded.REDIS_SERVERS)
+    assert int((pgdata / "postmaster.pid").read_text().split()[0]) != pid
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for(condition, timeout: float = 90.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _postmaster_pid(data_dir: Path) -> int:
+    return int((data_dir / "pg" / "postmaster.pid").read_text().split()[0])
+
+
+def test_reloading_or_stopping_the_web_server_leaves_postgresql_running(own_data_dir):
+    import psutil
+    import requests
+
+    port = _free_port()
+    env = {**_data_dir_env(own_data_dir), "WEB_CONCURRENCY": "1"}
+    gunicorn = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}"],
+        cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    master = psutil.Process(gunicorn.pid)
+
+    def serves() -> bool:
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=10).status_code == 200
+        except requests.RequestException:  # not listening yet, or no worker ready yet
+            return False
+
+    try:
+        assert _wait_for(serves)
+        postmaster = _postmaster_pid(own_data_dir)
+        [first_worker] = master.children()
+
+        gunicorn.send_signal(signal.SIGHUP)  # reload: new workers replace the old ones
+        assert _wait_for(lambda: any(worker.pid != first_worker.pid for worker in master.children()))
+        assert _wait_for(lambda: not first_worker.is_running())
+        assert _wait_for(serves)
+        assert _postmaster_pid(own_data_dir) == postmaster
+    finally:
+        gunicorn.terminate()
+        gunicorn.wait(timeout=60)
+
+    assert psutil.pid_exists(postmaster)
+    assert _postgres_answers(own_data_dir)

@@ -37,7 +37,8 @@ def test_the_page_has_the_documented_shape(served, storefront_a):
 
     page = _page(storefront_a, shopper.external_id)
 
-    assert set(page) == {"request_id", "generated_at", "shopper", "rails"}
+    assert set(page) == {"request_id", "generated_at", "experiment", "variant", "shopper", "rails"}
+    assert (page["experiment"], page["variant"]) == (None, None)  # in no experiment
     assert page["shopper"] == {"known": True, "personalized": True}
     rail = page["rails"][0]
     assert set(rail) == {"key", "title", "kind", "items"}

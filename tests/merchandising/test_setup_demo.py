@@ -8,7 +8,7 @@ from tests.factories import EventFactory, ShopFactory, ShopperFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_setup_demo_prints_a_working_login_and_queues_the_first_training(settings, tmp_path, capsys):
+def test_setup_demo_prints_a_working_login_and_queues_the_first_training(settings, tmp_path, capsys, rf):
     settings.DATA_DIR = tmp_path
     shop = ShopFactory(slug="default")
     EventFactory(shopper=ShopperFactory(shop=shop))
@@ -17,7 +17,7 @@ def test_setup_demo_prints_a_working_login_and_queues_the_first_training(setting
 
     out = capsys.readouterr().out
     password = out.split("Login:    demo / ")[1].split()[0]
-    user = authenticate(username="demo", password=password)
+    user = authenticate(rf.post("/accounts/login/"), username="demo", password=password)  # the lockout needs the request
     assert user is not None and user.groups.filter(name="merchandiser").exists()
     assert sorted(ModelVersion.objects.filter(shop=shop).values_list("family", flat=True)) == ["mf", "popularity", "sequential", "text"]
     assert "Queued the first training" in out

@@ -1,13 +1,11 @@
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.utils import timezone
 
 from catalog.models import Event
 from recommender.models import Family, ModelVersion
 from recommender.selectors import active_version
-from recommender.services import training_runs_reap_stale, training_versions_create, version_promote, version_rollback
+from recommender.services import training_versions_create, version_promote, version_rollback
 from recommender.services.registry import VersionNotServable
 
 pytestmark = pytest.mark.django_db
@@ -61,21 +59,6 @@ def test_a_failed_run_leaves_the_active_version_serving(pattern_shop, train):
 
     assert failed.status == ModelVersion.Status.FAILED
     assert "no events" in failed.error
-    assert active_version(shop=pattern_shop, family=Family.POPULARITY) == serving
-
-
-def test_a_killed_run_is_marked_failed_and_the_active_version_keeps_serving(pattern_shop, train):
-    serving, = train(pattern_shop, Family.POPULARITY)
-    killed, = training_versions_create(shop=pattern_shop, families=[Family.POPULARITY], time_limit_s=60)
-    ModelVersion.objects.filter(pk=killed.pk).update(
-        status=ModelVersion.Status.RUNNING, device="cpu", started_at=timezone.now() - timedelta(hours=2)
-    )
-
-    assert training_runs_reap_stale(shop=pattern_shop) == 1
-
-    killed.refresh_from_db()
-    assert killed.status == ModelVersion.Status.FAILED
-    assert "stopped before finishing" in killed.error
     assert active_version(shop=pattern_shop, family=Family.POPULARITY) == serving
 
 

@@ -5,8 +5,7 @@ from tqdm import tqdm
 
 from catalog.models import Shop
 from recommender.models import Family, ModelVersion
-from recommender.services import model_version_train, training_versions_create
-from recommender.services.training import TrainingError
+from recommender.services import TrainingError, model_version_train, training_versions_abandon, training_versions_create
 
 PERCENT = 100
 
@@ -19,18 +18,22 @@ def train_and_report(command: BaseCommand, *, shop_slug: str, families: list[str
         versions = training_versions_create(shop=shop, families=families, time_limit_s=time_limit)
     except TrainingError as error:
         raise CommandError(str(error)) from error
-    for version in versions:
-        with tqdm(total=PERCENT, desc=version.get_family_display(), file=sys.stderr, unit="%") as bar:
+    try:
+        for version in versions:
+            with tqdm(total=PERCENT, desc=version.get_family_display(), file=sys.stderr, unit="%") as bar:
 
-            def echo(fraction: float, message: str) -> None:
-                bar.set_postfix_str(message[:60])
-                bar.update(round(fraction * PERCENT) - bar.n)
+                def echo(fraction: float, message: str) -> None:
+                    bar.set_postfix_str(message[:60])
+                    bar.update(round(fraction * PERCENT) - bar.n)
 
-            model_version_train(version=version, promote=promote, echo=echo)
-        if version.status == ModelVersion.Status.FAILED:
-            command.stderr.write(f"{version.family} #{version.pk} failed: {version.error.splitlines()[0]}")
-        elif version.budget_note:
-            command.stdout.write(version.budget_note)
+                model_version_train(version=version, promote=promote, echo=echo)
+            if version.status == ModelVersion.Status.FAILED:
+                command.stderr.write(f"{version.family} #{version.pk} failed: {version.error.splitlines()[0]}")
+            elif version.budget_note:
+                command.stdout.write(version.budget_note)
+    finally:
+        # Stopped part way (Ctrl-C): the families not reached must not stay queued, refusing the next train.
+        training_versions_abandon(versions=versions, error="The train command stopped before this run started.")
     return versions
 
 

@@ -1,0 +1,1 @@
+"""A/B experiments: comparing homepage variants on live traffic."""

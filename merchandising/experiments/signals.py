@@ -1,0 +1,22 @@
+"""A draft that a running experiment serves is part of the shop's live rules: editing it reaches the pages."""
+
+from django.db.models.signals import post_delete, post_save
+
+from homepage.cache import homepage_rules_changed
+
+from ..models import DraftChange
+from .models import Experiment
+
+
+def _draft_changed(sender, instance: DraftChange, **kwargs) -> None:
+    # Draft edits leave the shop's rules token alone (nothing live changes), except the edits of a draft
+    # that a variant serves: every process then replays it again.
+    running = Experiment.objects.filter(status=Experiment.Status.RUNNING, variants__draft_id=instance.draft_id)
+    experiment = running.select_related("shop").first()
+    if experiment is not None:
+        homepage_rules_changed(shop=experiment.shop)
+
+
+def signals_connect() -> None:
+    post_save.connect(_draft_changed, sender=DraftChange, dispatch_uid="experiments-draft-change")
+    post_delete.connect(_draft_changed, sender=DraftChange, dispatch_uid="experiments-draft-change-delete")
