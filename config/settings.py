@@ -242,7 +242,7 @@ REST_FRAMEWORK = {
     # Failed authentications are limited per address before a key is looked up (catalog.auth), the rest per key.
     "DEFAULT_THROTTLE_CLASSES": ["catalog.throttling.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
-        "api_key": env_str("VITRINE_API_RATE", "6000/min"),
+        "api_key": env_str("VITRINE_API_RATE", "60000/min"),
         "auth_failure": env_str("VITRINE_API_AUTH_FAILURE_RATE", "20/min"),
     },
     "NUM_PROXIES": VITRINE_NUM_PROXIES,

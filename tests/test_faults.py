@@ -15,6 +15,7 @@ import requests
 
 from bench.common import bench_env, bench_server, manage
 from config import embedded
+from tests.support import wait_for
 
 RECOVERY_S = 30
 
@@ -55,15 +56,6 @@ def _stored_counts(stack, event_ids: list[str]) -> dict[str, int]:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def _until(answer, *, seconds: float = RECOVERY_S):
-    deadline = time.monotonic() + seconds
-    while True:
-        result = answer()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.5)
-
-
 def test_with_the_cache_redis_down_events_are_stored_pages_served_and_the_cache_comes_back(stack):
     assert embedded.redis_stop(stack.data_dir, embedded.CACHE)
     events = _events(20)
@@ -80,7 +72,7 @@ def test_with_the_cache_redis_down_events_are_stored_pages_served_and_the_cache_
         requests.get(f"{stack.url}/api/v1/homepage/s-2", headers=stack.headers, timeout=30)
         return embedded._redis_answers(socket)
 
-    assert _until(cache_back)
+    assert wait_for(cache_back, timeout=RECOVERY_S, interval=0.5)
 
 
 def test_with_postgres_down_the_api_answers_503_json_with_retry_after_and_recovers(stack):
@@ -96,7 +88,7 @@ def test_with_postgres_down_the_api_answers_503_json_with_retry_after_and_recove
     def served():
         return requests.get(f"{stack.url}/api/v1/homepage/s-1", headers=stack.headers, timeout=30).status_code == 200
 
-    assert _until(served)
+    assert wait_for(served, timeout=RECOVERY_S, interval=0.5)
 
 
 def _gunicorn_workers(stack) -> list[psutil.Process]:

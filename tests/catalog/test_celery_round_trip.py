@@ -1,5 +1,3 @@
-import time
-
 import pytest
 from celery.contrib.testing.worker import start_worker
 
@@ -8,15 +6,7 @@ from catalog.tasks import item_interaction_counts_refresh_task
 from config.celery import app
 from config.queues import Queue
 from tests.factories import EventFactory, ItemFactory, ShopperFactory
-
-
-def _wait_for(condition, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
+from tests.support import wait_for
 
 
 @pytest.mark.django_db(transaction=True)
@@ -27,4 +17,4 @@ def test_a_task_sent_through_redis_is_run_by_a_real_worker(shop_a):
 
     with start_worker(app, pool="solo", perform_ping_check=False, queues=[Queue.DEFAULT], shutdown_timeout=10):
         item_interaction_counts_refresh_task.delay(shop_a.id)
-        assert _wait_for(lambda: Item.objects.get(pk=item.pk).interaction_count == 3)
+        assert wait_for(lambda: Item.objects.get(pk=item.pk).interaction_count == 3, timeout=20.0)

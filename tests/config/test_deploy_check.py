@@ -80,5 +80,5 @@ def test_the_local_defaults_are_plain_http_with_the_documented_limits():
         "SECURE_SSL_REDIRECT": False, "SECURE_HSTS_SECONDS": 0, "SECURE_HSTS_INCLUDE_SUBDOMAINS": False,
         "SECURE_HSTS_PRELOAD": False, "SESSION_COOKIE_SECURE": False, "CSRF_COOKIE_SECURE": False,
         "SECURE_PROXY_SSL_HEADER": None, "AXES_FAILURE_LIMIT": 5,
-        "cooloff_minutes": 15.0, "rates": {"api_key": "6000/min", "auth_failure": "20/min"}, "proxies": 0,
+        "cooloff_minutes": 15.0, "rates": {"api_key": "60000/min", "auth_failure": "20/min"}, "proxies": 0,
     }

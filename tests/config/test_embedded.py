@@ -1,11 +1,9 @@
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import psycopg
@@ -14,6 +12,8 @@ from django.conf import settings
 from django.db import connection
 
 from config import embedded
+from tests.support import wait_for
+from bench.common import free_port
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 START_ALL = (
@@ -182,21 +182,6 @@ def test_servers_start_again_over_the_pid_files_a_killed_server_left(own_data_di
     assert int((pgdata / "postmaster.pid").read_text().split()[0]) != pid
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_for(condition, timeout: float = 90.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def _postmaster_pid(data_dir: Path) -> int:
     return int((data_dir / "pg" / "postmaster.pid").read_text().split()[0])
 
@@ -205,7 +190,7 @@ def test_reloading_or_stopping_the_web_server_leaves_postgresql_running(own_data
     import psutil
     import requests
 
-    port = _free_port()
+    port = free_port()
     env = {**_data_dir_env(own_data_dir), "WEB_CONCURRENCY": "1"}
     gunicorn = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}"],
@@ -220,14 +205,14 @@ def test_reloading_or_stopping_the_web_server_leaves_postgresql_running(own_data
             return False
 
     try:
-        assert _wait_for(serves)
+        assert wait_for(serves, timeout=90.0, interval=0.2)
         postmaster = _postmaster_pid(own_data_dir)
         [first_worker] = master.children()
 
         gunicorn.send_signal(signal.SIGHUP)  # reload: new workers replace the old ones
-        assert _wait_for(lambda: any(worker.pid != first_worker.pid for worker in master.children()))
-        assert _wait_for(lambda: not first_worker.is_running())
-        assert _wait_for(serves)
+        assert wait_for(lambda: any(worker.pid != first_worker.pid for worker in master.children()), timeout=90.0, interval=0.2)
+        assert wait_for(lambda: not first_worker.is_running(), timeout=90.0, interval=0.2)
+        assert wait_for(serves, timeout=90.0, interval=0.2)
         assert _postmaster_pid(own_data_dir) == postmaster
     finally:
         gunicorn.terminate()

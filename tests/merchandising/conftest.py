@@ -1,6 +1,7 @@
 import pytest
 
 from homepage.services import default_rails_ensure
+from merchandising.models import Rail
 
 
 @pytest.fixture
@@ -9,3 +10,9 @@ def console_a(client, merchandiser_a, pattern_shop):
     default_rails_ensure(shop=pattern_shop)
     client.force_login(merchandiser_a)
     return client
+
+
+@pytest.fixture
+def for_you(console_a) -> Rail:
+    """Shop A's "Picked for you" rail, with Alice logged in."""
+    return Rail.objects.get(shop__slug="shop-a", key="for-you")

@@ -2,7 +2,6 @@
 
 import json
 import re
-import socket
 import subprocess
 import time
 from contextlib import contextmanager
@@ -19,6 +18,7 @@ from merchandising.models import AuditEntry, Membership
 from recommender.models import Family, ModelVersion
 from recommender.services import model_version_train
 from recommender.services.training import QUEUE_UNREACHABLE
+from bench.common import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -112,12 +112,6 @@ def test_train_while_the_family_has_a_run_in_flight_says_why_and_queues_nothing_
     assert AuditEntry.objects.filter(action="training_start").count() == 1
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextmanager
 def _redis_on(port: int, folder):
     """A Redis server of the test's own on `port`, stopped for real when the block ends."""
@@ -166,7 +160,7 @@ def test_train_with_the_task_queue_down_says_so_leaves_nothing_queued_and_works_
     carol = User.objects.create_user("carol", is_staff=True)
     Membership.objects.create(user=carol, shop=shop_a)
     client.force_login(carol)
-    port = _free_port()
+    port = free_port()
     with _broker_at(f"redis://127.0.0.1:{port}/0"):
         pressed = time.monotonic()
         down = client.post("/console/models/popularity/train/", **HTMX)

@@ -7,18 +7,13 @@ from django.utils import timezone
 
 from catalog.models import Item
 from homepage.services import default_rails_ensure
-from merchandising.models import AuditEntry, Pin, Rail
+from merchandising.models import AuditEntry, Pin
 from merchandising.services import draft_open, pin_create
 from tests.factories import ItemFactory
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def for_you(console_a) -> Rail:
-    return Rail.objects.get(shop__slug="shop-a", key="for-you")
 
 
 @pytest.fixture

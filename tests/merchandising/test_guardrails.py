@@ -25,11 +25,6 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture
-def for_you(console_a) -> Rail:
-    return Rail.objects.get(shop__slug="shop-a", key="for-you")
-
-
-@pytest.fixture
 def items(pattern_shop) -> list[Item]:
     return list(Item.objects.filter(shop=pattern_shop).order_by("pk"))
 

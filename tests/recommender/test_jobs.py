@@ -29,17 +29,9 @@ from recommender.services import (
     training_versions_create,
 )
 from recommender.tasks import train_model_version_task, train_scheduled_task
+from tests.support import wait_for
 
 LEASE_S = 2.0
-
-
-def _wait_for(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def _in_flight(shop, family: str, *, started_ago: timedelta, heard_ago: timedelta | None) -> ModelVersion:
@@ -171,7 +163,7 @@ def test_a_worker_killed_mid_run_is_failed_once_its_lease_runs_out(shop_a, setti
         cwd=Path(django_settings.BASE_DIR), env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     try:
-        running = _wait_for(lambda: ModelVersion.objects.get(pk=version.pk).status == ModelVersion.Status.RUNNING, timeout=20)
+        running = wait_for(lambda: ModelVersion.objects.get(pk=version.pk).status == ModelVersion.Status.RUNNING, timeout=20)
         assert running, (tmp_path / "worker.log").read_text()
         time.sleep(2 * LEASE_S)  # silent, and alive, longer than the lease
         assert training_runs_reap_stale() == 0
@@ -181,7 +173,7 @@ def test_a_worker_killed_mid_run_is_failed_once_its_lease_runs_out(shop_a, setti
         worker.send_signal(signal.SIGKILL)
         worker.wait(10)
         killed_at = time.monotonic()
-        assert _wait_for(lambda: training_runs_reap_stale() == 1, timeout=LEASE_S + 5)
+        assert wait_for(lambda: training_runs_reap_stale() == 1, timeout=LEASE_S + 5)
         assert time.monotonic() - killed_at <= LEASE_S + 1
     finally:
         if worker.poll() is None:
