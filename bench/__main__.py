@@ -15,6 +15,7 @@ BENCHMARKS = {
     "scoring": "bench.scoring",
     "coldstart": "bench.coldstart",
     "soak": "bench.soak",
+    "experiments": "bench.experiments",
 }
 
 

@@ -170,3 +170,81 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+# Rollups: what the console and experiment reports read instead of scanning events. catalog.rollups keeps
+# them as events are stored (in the batch's own transaction) and `manage.py rollups_rebuild` recounts them.
+# The experiment ones live here too, keyed by the experiment's id: catalog knows nothing of merchandising.
+
+
+class RailHour(models.Model):
+    """One rail's outcomes in one hour (UTC), from the events the storefront sent back with its key in `context`."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    rail = models.CharField(max_length=64)
+    hour = models.DateTimeField()
+    pages = models.PositiveBigIntegerField(default=0, help_text="Pages served that showed the rail, counted at serve time.")
+    impressions = models.PositiveBigIntegerField(default=0)
+    clicks = models.PositiveBigIntegerField(default=0)
+    add_to_carts = models.PositiveBigIntegerField(default=0)
+    purchases = models.PositiveBigIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0, help_text="Quantity × catalog price.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "rail", "hour"], name="rail_hour_unique")]
+
+
+class EventHour(models.Model):
+    """How many events of one type a shop stored for one hour (UTC) of occurrence."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    hour = models.DateTimeField()
+    type = models.CharField(max_length=16)
+    events = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "hour", "type"], name="event_hour_unique")]
+
+
+class ExperimentDay(models.Model):
+    """One variant's outcomes on one day (UTC), per rail; rail "" holds the page as a whole and the purchases
+    attributed to the variant by its window rather than to a rail."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    experiment_id = models.PositiveBigIntegerField()
+    variant = models.CharField(max_length=32)
+    day = models.DateField()
+    rail = models.CharField(max_length=64, blank=True)
+    pages = models.PositiveBigIntegerField(default=0, help_text="Pages served, counted at serve time.")
+    clicks = models.PositiveBigIntegerField(default=0)
+    add_to_carts = models.PositiveBigIntegerField(default=0)
+    purchases = models.PositiveBigIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "experiment_id", "variant", "day", "rail"], name="experiment_day_unique")
+        ]
+
+
+class ExperimentShopperDay(models.Model):
+    """A shopper counted once per variant and day as a visitor or a purchaser: distinct counts stay exact.
+    Erasing the shopper deletes their rows (and so takes them out of the counts)."""
+
+    class Outcome(models.TextChoices):
+        VISIT = "visit"
+        PURCHASE = "purchase"
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
+    experiment_id = models.PositiveBigIntegerField()
+    variant = models.CharField(max_length=32)
+    day = models.DateField()
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "experiment_id", "variant", "day", "outcome", "shopper"], name="experiment_shopper_day_unique"
+            )
+        ]

@@ -37,6 +37,16 @@ def item_ids(*, shop: Shop, external_ids) -> dict[str, int]:
     return dict(sql_rows(sql, [shop.pk, list(external_ids)]))
 
 
+# Rails belong to merchandising, which imports catalog: catalog reads their table by name, not through the
+# model (tests/catalog/test_api_events.py holds the name to merchandising's).
+RAIL_TABLE = "merchandising_rail"
+
+
+def rail_keys(*, shop: Shop) -> set[str]:
+    """The keys of the shop's rails, disabled ones too: an event may come back from a page served before."""
+    return {key for (key,) in sql_rows(f"SELECT key FROM {RAIL_TABLE} WHERE shop_id = %s", [shop.pk])}
+
+
 def shoppers_found(*, shop: Shop, external_ids) -> dict[str, tuple[int, bool]]:
     """(primary key, opted out) of the shop's shoppers with these storefront ids, by id; unknown ids are left out."""
     sql = (

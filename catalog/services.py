@@ -13,9 +13,9 @@ from psycopg.types.json import Jsonb
 
 from homepage.cache import homepage_catalog_changed, token_bump_through_commit, token_read
 
-from . import selectors
+from . import selectors, signals
 from .models import ApiKey, Event, Item, Shop, Shopper
-from .validation import RecordInvalid, event_clean, identifier_problem, item_clean, record_id
+from .validation import RecordInvalid, event_clean, identifier_problem, item_clean, record_id, shown
 
 ITEM_CONTENT_FIELDS = (
     "title", "description", "category_path", "brand", "price", "currency", "image_url", "available", "attributes",
@@ -146,15 +146,27 @@ def _valid_events(*, shop: Shop, events: list, result: BatchResult) -> list[tupl
             result.reject(index, record_id(record, "event_id"), invalid.errors)
     item_refs = {cleaned["item_id"] for _, cleaned in valid if cleaned["item_id"]}
     item_ids = selectors.item_ids(shop=shop, external_ids=item_refs)
+    # Read only when an event names a rail: most events (views, searches) come from no rail.
+    rail_keys = selectors.rail_keys(shop=shop) if any(cleaned["rail"] for _, cleaned in valid) else set()
     known = []
     for index, cleaned in valid:
+        errors = {}
         if cleaned["item_id"] and cleaned["item_id"] not in item_ids:
-            message = f"Unknown item '{cleaned['item_id']}': send it to POST /api/v1/items first."
-            result.reject(index, cleaned["event_id"], {"item_id": message})
+            errors["item_id"] = f"Unknown item '{cleaned['item_id']}': send it to POST /api/v1/items first."
+        # A shop without rails has served no page yet (its first one makes the default rails): nothing to hold the rail to.
+        if cleaned["rail"] and rail_keys and cleaned["rail"] not in rail_keys:
+            errors["context.rail"] = _unknown_rail_message(cleaned["rail"], rail_keys)
+        if errors:
+            result.reject(index, cleaned["event_id"], errors)
             continue
         cleaned["item_pk"] = item_ids.get(cleaned["item_id"])
         known.append((index, cleaned))
     return known
+
+
+def _unknown_rail_message(rail: str, rail_keys: set[str]) -> str:
+    # Click-through is counted per rail key: a misspelt one would be counted for no rail, silently.
+    return f"Unknown rail '{shown(rail)}': send back a rails[].key of the homepage answer. This shop's rails: {', '.join(sorted(rail_keys))}."
 
 
 _EVENT_INSERT = f"""
@@ -165,11 +177,13 @@ _EVENT_INSERT = f"""
                 %s::timestamptz[], %s::jsonb[])
         AS batch(event_id, shopper_id, item_id, type, value, query, session_id, occurred_at, context)
     ON CONFLICT (shop_id, event_id) DO NOTHING
+    RETURNING id
 """
 _EVENT_COLUMNS = ("event_id", "shopper_pk", "item_pk", "type", "value", "query", "session_id", "occurred_at", "context")
 
 
-def _events_insert(*, shop: Shop, events: list[dict], shopper_ids: dict[str, int]) -> None:
+def _events_insert(*, shop: Shop, events: list[dict], shopper_ids: dict[str, int]) -> list[int]:
+    """The pks of the rows inserted: an event a concurrent resend stored first is not among them."""
     # One statement over column arrays: bulk_create spends ~100 ms assembling VALUES for 1,000 events
     # (the JSON column rules out its own unnest path). ON CONFLICT keeps a concurrent resend a single row.
     for cleaned in events:
@@ -178,6 +192,7 @@ def _events_insert(*, shop: Shop, events: list[dict], shopper_ids: dict[str, int
     columns = [[cleaned[name] for cleaned in events] for name in _EVENT_COLUMNS]
     with connection.cursor() as cursor:
         cursor.execute(_EVENT_INSERT, [shop.pk, timezone.now(), *columns])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def event_batch_ingest(*, shop: Shop, events: list) -> BatchResult:
@@ -195,7 +210,10 @@ def event_batch_ingest(*, shop: Shop, events: list) -> BatchResult:
         return result
     with transaction.atomic():
         shoppers = _shoppers_found_or_created(shop=shop, external_ids={cleaned["shopper_id"] for cleaned in new_events})
-        _events_insert(shop=shop, events=new_events, shopper_ids={external_id: pk for external_id, (pk, _) in shoppers.items()})
+        event_ids = _events_insert(
+            shop=shop, events=new_events, shopper_ids={external_id: pk for external_id, (pk, _) in shoppers.items()}
+        )
+        signals.events_stored.send(sender=Event, shop=shop, event_ids=event_ids)
     result.created = len(new_events)
     from homepage.cache import homepage_shoppers_acted  # imported here: catalog must load without homepage
 

@@ -168,6 +168,18 @@ def _object(record: dict, field: str, errors: dict) -> dict:
     return value
 
 
+def _context_rail(context: dict, errors: dict) -> str:
+    """The key of the rail the event came from, if the context names one; the shop's own rails are the
+    caller's to check (catalog.services), since this module reads no database."""
+    rail = context.get("rail")
+    if rail is None:
+        return ""
+    if not isinstance(rail, str) or not rail:
+        errors["context.rail"] = "Must be a rail key, a string: the homepage answer's rails[].key."
+        return ""
+    return rail
+
+
 def _unknown_fields(record: dict, allowed: frozenset, errors: dict) -> None:
     unknown = sorted(set(record) - allowed)
     for field in unknown[:_UNKNOWN_FIELDS_REPORTED]:
@@ -238,6 +250,7 @@ def event_clean(record, *, now: datetime) -> dict:
         "value": _event_value(record, event_type, errors),
         "occurred_at": None,
     }
+    cleaned["rail"] = _context_rail(cleaned["context"], errors)
     if record.get("occurred_at") is None:
         errors["occurred_at"] = "This field is required."
     else:

@@ -18,6 +18,12 @@ def beat_schedule() -> dict:
             "schedule": crontab(minute="*"),
             "options": {"expires": 50},
         },
+        # Pages served wait in Redis until this moves them into the rollups (homepage.rollups).
+        "flush-pages-served": {
+            "task": "homepage.tasks.rollup_pages_flush_task",
+            "schedule": crontab(minute="*"),
+            "options": {"expires": 50},
+        },
         # As often as a cached page lives (homepage.cache.PAGE_SECONDS).
         "precompute-homepages": {
             "task": "homepage.tasks.homepages_scheduled_task",

@@ -10,11 +10,10 @@ from datetime import datetime, timedelta
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Case, Count, FloatField, Q, Sum, Value, When
-from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from catalog.bounds import event_latest, event_window
-from catalog.models import Event, EventType, Item, Shop, Shopper
+from catalog.models import Event, EventType, Item, RailHour, Shop, Shopper
 from catalog.selectors import sql_rows
 from merchandising.models import Rail, RailKind
 from recommender.models import ModelVersion
@@ -224,21 +223,19 @@ def for_you_rail(*, shop: Shop) -> Rail | None:
 
 
 def rail_click_through(*, shop: Shop, since: datetime) -> list[dict]:
-    """Per rail key sent back in event context: impressions, clicks, purchases and click-through rate."""
+    """Per rail key sent back in event context: impressions, clicks, purchases and click-through rate, from the
+    hourly rollups (catalog.rollups); the window starts at the hour `since` falls in."""
+    first_hour = since.replace(minute=0, second=0, microsecond=0)
     rows = (
-        Event.objects.filter(shop=shop, occurred_at__range=(since, event_latest()), context__has_key="rail")
-        .annotate(rail_key=KeyTextTransform("rail", "context"))
-        .values("rail_key")
-        .annotate(
-            impressions=Count("pk", filter=Q(type=EventType.IMPRESSION)),
-            clicks=Count("pk", filter=Q(type=EventType.CLICK)),
-            purchases=Count("pk", filter=Q(type=EventType.PURCHASE)),
-        )
-        .order_by("rail_key")
+        RailHour.objects.filter(shop=shop, hour__range=(first_hour, event_latest()))
+        .values("rail")
+        .annotate(impressions=Sum("impressions"), clicks=Sum("clicks"), purchases=Sum("purchases"))
+        .filter(Q(impressions__gt=0) | Q(clicks__gt=0) | Q(purchases__gt=0))
+        .order_by("rail")
     )
     return [
         {
-            "rail": row["rail_key"],
+            "rail": row["rail"],
             "impressions": row["impressions"],
             "clicks": row["clicks"],
             "purchases": row["purchases"],

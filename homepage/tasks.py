@@ -2,7 +2,7 @@ from celery import shared_task
 
 from catalog.models import Shop
 
-from . import services
+from . import rollups, services
 
 PRECOMPUTE_TIME_LIMIT_S = 540  # shorter than the schedule's period: runs never pile up
 
@@ -18,3 +18,8 @@ def homepages_precompute_task(shop_id: int) -> None:
 def homepages_scheduled_task() -> None:
     for shop_id in Shop.objects.values_list("pk", flat=True):
         homepages_precompute_task.delay(shop_id)
+
+
+@shared_task
+def rollup_pages_flush_task() -> None:
+    rollups.rollup_pages_flush()

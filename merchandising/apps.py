@@ -6,5 +6,7 @@ class MerchandisingConfig(AppConfig):
 
     def ready(self):
         from .experiments.signals import signals_connect
+        from .signals import signals_connect as audit_signals_connect
 
         signals_connect()
+        audit_signals_connect()

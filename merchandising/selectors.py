@@ -1,21 +1,25 @@
+from collections import Counter
 from collections.abc import Callable
 from copy import copy
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 
-from django.db.models import Count, Q, QuerySet
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog.bounds import event_window
-from catalog.models import CATEGORY_SEPARATOR, Event, Item, Shop, Shopper
-from homepage.services import Page, PageItem, PageRail, rail_compose
+from catalog.models import CATEGORY_SEPARATOR, Event, EventHour, Item, Shop, Shopper
+from homepage.rulebook import rulebook, rulebook_substituted
+from homepage.services import Page, PageItem, PageRail, homepage_compose, rail_compose, shoppers_recently_active
+from homepage.services.compose import PLACEHOLDER
 from homepage.services.context import page_context_build
 from recommender.models import ModelVersion, ShopperProfile
 
-from .models import Adjustment, AuditEntry, Block, Campaign, Draft, Pin, Rail, RailKind
+from .models import Adjustment, AdjustmentTarget, AuditEntry, Block, Campaign, Draft, Pin, Rail, RailKind
 
 MERCHANDISER_GROUP = "merchandiser"
 ITEM_SEARCH_LIMIT = 12
@@ -35,7 +39,7 @@ def shop_counts(*, shop: Shop) -> dict[str, int]:
     return {
         "items": Item.objects.filter(shop=shop).count(),
         "shoppers": Shopper.objects.filter(shop=shop).count(),
-        "events": Event.objects.filter(shop=shop).count(),
+        "events": EventHour.objects.filter(shop=shop).aggregate(total=Sum("events"))["total"] or 0,
     }
 
 
@@ -55,11 +59,32 @@ def items_search(*, shop: Shop, query: str, limit: int = ITEM_SEARCH_LIMIT) -> l
     return exact + list(titled.order_by("-interaction_count", "pk")[: limit - len(exact)])
 
 
-def audit_entries(*, shop: Shop, action: str = "", limit: int = 100) -> QuerySet[AuditEntry]:
+def audit_entries(
+    *, shop: Shop, action: str = "", user_id: int | None = None, object_type: str = "", since: date | None = None,
+    until: date | None = None,
+) -> QuerySet[AuditEntry]:
+    """The shop's log, newest first, narrowed to a user, a kind of object and the days from `since` to
+    `until` (both included, in UTC)."""
     entries = AuditEntry.objects.filter(shop=shop).select_related("user")
     if action:
         entries = entries.filter(Q(action=action) | Q(action__startswith=f"{action}_"))
-    return entries[:limit]
+    if user_id is not None:
+        entries = entries.filter(user_id=user_id)
+    if object_type:
+        entries = entries.filter(object_type=object_type)
+    if since is not None:
+        entries = entries.filter(created_at__gte=datetime.combine(since, time.min, tzinfo=UTC))
+    if until is not None:
+        entries = entries.filter(created_at__lt=datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC))
+    return entries
+
+
+def audit_filter_choices(*, shop: Shop) -> tuple[list[tuple[int, str]], list[str]]:
+    """Who appears in the shop's log (id, username) and the kinds of object it names."""
+    entries = AuditEntry.objects.filter(shop=shop)
+    users = entries.filter(user__isnull=False).values_list("user_id", "user__username").distinct().order_by("user__username")
+    types = entries.exclude(object_type="").values_list("object_type", flat=True).distinct().order_by("object_type")
+    return list(users), list(types)
 
 
 SHOPPER_SEARCH_LIMIT = 10
@@ -166,19 +191,19 @@ class DayEvents:
 
 def events_per_day(*, shop: Shop, days: int, until: datetime) -> list[DayEvents]:
     """The shop's events of each type per day (in the current time zone), for the `days` days ending
-    with the day of `until`; days without events are listed too."""
+    with the day of `until`; days without events are listed too. Read from the hourly rollups (catalog.rollups)."""
     last_day = timezone.localdate(until)
     first_day = last_day - timedelta(days=days - 1)
     zone = timezone.get_current_timezone()
     rows = (
-        Event.objects.filter(
+        EventHour.objects.filter(
             shop=shop,
-            occurred_at__gte=datetime.combine(first_day, time.min, tzinfo=zone),
-            occurred_at__lt=datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=zone),
+            hour__gte=datetime.combine(first_day, time.min, tzinfo=zone),
+            hour__lt=datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=zone),
         )
-        .annotate(day=TruncDate("occurred_at"))
+        .annotate(day=TruncDate("hour"))
         .values("day", "type")
-        .annotate(count=Count("pk"))
+        .annotate(count=Sum("events"))
         .order_by()
     )
     counts = {first_day + timedelta(days=offset): {} for offset in range(days)}
@@ -292,6 +317,34 @@ class RuleRow:
     kind: str  # "adjustment" or "block", as the row's URLs name it
     status: str
     drafted: bool = False  # made by the open draft: not live yet, and changed through the draft, not the row
+    items_matched: int = 0
+
+    @property
+    def impact_shown(self) -> bool:
+        """Whether the row offers its sampled pages: a rule ended changes none, and one the draft made has
+        no lasting id to ask by (each preview replays it anew)."""
+        return self.status != "ended" and not self.drafted
+
+
+def _items_of(rule: Adjustment | Block) -> QuerySet[Item]:
+    items = Item.objects.filter(shop=rule.shop)
+    if rule.item_id is not None:
+        return items.filter(pk=rule.item_id)
+    if rule.category:
+        # As Item.in_category: a category names a node of the tree, "Makeup" holds "Makeup > Lips".
+        return items.filter(Q(category_path=rule.category) | Q(category_path__startswith=rule.category + CATEGORY_SEPARATOR))
+    if rule.brand:
+        return items.filter(brand=rule.brand)
+    return items.filter(**{f"attributes__{rule.attribute_key}__isnull": False})
+
+
+def rule_items_matched(*, rule: Adjustment | Block) -> int:
+    """How many of the shop's items the rule matches now, available or not."""
+    if isinstance(rule, Adjustment) and rule.target == AdjustmentTarget.ATTRIBUTE:
+        # Matched as the page matches them, on the value's text: 250 and "250" alike.
+        values = _items_of(rule).values_list(f"attributes__{rule.attribute_key}", flat=True)
+        return sum(1 for value in values.iterator() if str(value) == rule.attribute_value)
+    return _items_of(rule).count()
 
 
 def rule_get(*, shop: Shop, kind: str, pk: int) -> Adjustment | Block | None:
@@ -314,7 +367,10 @@ def rules_listed(
             if campaign is not None:
                 rules = rules.filter(campaign=campaign)
             rows = [
-                RuleRow(rule=rule, kind=kind, status=rule_status(rule=rule, at=now), drafted=rule.pk not in live_pks[kind])
+                RuleRow(
+                    rule=rule, kind=kind, status=rule_status(rule=rule, at=now), drafted=rule.pk not in live_pks[kind],
+                    items_matched=rule_items_matched(rule=rule),
+                )
                 for rule in rules
             ]
             listed[kind] = sorted(rows, key=lambda row: STATUS_ORDER[row.status])  # stable: newest first within
@@ -329,7 +385,65 @@ def rule_row(*, rule: Adjustment | Block, draft: Draft | None, now: datetime) ->
 
     def read() -> RuleRow | None:
         found = rule_get(shop=rule.shop, kind=kind, pk=rule.pk)
-        return RuleRow(rule=found, kind=kind, status=rule_status(rule=found, at=now)) if found else None
+        if found is None:
+            return None
+        return RuleRow(rule=found, kind=kind, status=rule_status(rule=found, at=now), items_matched=rule_items_matched(rule=found))
+
+    return rules_read(draft=draft, read=read)
+
+
+RULE_IMPACT_SAMPLE = 20
+
+
+@dataclass(frozen=True)
+class RailEmptied:
+    title: str  # placeholders shown as "…": each shopper's page fills them in its own way
+    shoppers: int
+
+
+@dataclass(frozen=True)
+class RuleImpact:
+    sampled: int  # shoppers whose pages were composed, the most recently active first
+    changed: int  # of them, those whose page differs with the rule from the page without it
+    emptied: list[RailEmptied]  # rails that show items without the rule and nothing with it
+
+
+def _page_shown(page: Page) -> dict[str, list[int]]:
+    return {rail.key: [entry.item.pk for entry in rail.items] for rail in page.rails}
+
+
+def rule_impact(
+    *, rule: Adjustment | Block, draft: Draft | None, now: datetime, sample: int = RULE_IMPACT_SAMPLE
+) -> RuleImpact | None:
+    """The homepages of up to `sample` recently active shoppers composed with the rule and without it, from the
+    rules as the open draft would leave them, at the rule's start if that is ahead; None when the draft deletes
+    the rule. Nothing is saved: the page without the rule is composed from a copy of the rules that lacks it."""
+    shop = rule.shop
+    shoppers = shoppers_recently_active(shop=shop, days=settings.VITRINE_PRECOMPUTE_DAYS, limit=sample)
+
+    def read() -> RuleImpact | None:
+        found = rule_get(shop=shop, kind=rule._meta.model_name, pk=rule.pk)
+        if found is None:
+            return None
+        at, rules = max(now, found.starts_at), rulebook(shop=shop)
+        others = {
+            "adjustments": [other for other in rules.adjustments if not (isinstance(rule, Adjustment) and other.pk == rule.pk)],
+            "blocks": [other for other in rules.blocks if not (isinstance(rule, Block) and other.pk == rule.pk)],
+        }
+        without_rule = replace(rules, **others)
+        titles = {rail.key: PLACEHOLDER.sub("…", rail.title) for rail in rules.rails}
+        changed, emptied = 0, Counter()
+        for shopper in shoppers:
+            shown = _page_shown(homepage_compose(shop=shop, shopper=shopper, now=at))
+            with rulebook_substituted(shop=shop, rules=without_rule):
+                shown_before = _page_shown(homepage_compose(shop=shop, shopper=shopper, now=at))
+            changed += shown != shown_before
+            emptied.update(key for key, items in shown_before.items() if items and not shown.get(key))
+        return RuleImpact(
+            sampled=len(shoppers),
+            changed=changed,
+            emptied=[RailEmptied(title=titles.get(key, key), shoppers=count) for key, count in emptied.most_common()],
+        )
 
     return rules_read(draft=draft, read=read)
 

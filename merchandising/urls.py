@@ -1,11 +1,11 @@
 from django.urls import include, path
 
-from .views import campaigns, drafts, models, overview, pins, preview, rails, rules, shell
+from .views import audit, campaigns, drafts, models, overview, pins, preview, rails, rules, shell
 
 console = [
     path("", overview.overview, name="console-overview"),
     path("items/search/", shell.items_search, name="console-items-search"),
-    path("audit/", shell.audit, name="console-audit"),
+    path("audit/", include(audit.urlpatterns)),
     path("rails/", include(rails.urlpatterns)),
     path("pins/", include(pins.urlpatterns)),
     path("rules/", include(rules.urlpatterns)),

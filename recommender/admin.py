@@ -1,16 +1,23 @@
 from django.contrib import admin, messages
+from django.db import transaction
 
 from . import services
 from .models import ItemEmbedding, ModelVersion, ShopperProfile
+from .selectors import active_version
 from .services.registry import VersionNotServable
+from .signals import version_promoted
 
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ["id", "shop", "family", "status", "is_active", "device", "wall_seconds", "ndcg_10", "created_at"]
+    list_display = ["version", "id", "shop", "status", "is_active", "held_back", "device", "wall_seconds", "ndcg_10", "created_at"]
     list_filter = ["shop", "family", "status", "is_active"]
     readonly_fields = [field.name for field in ModelVersion._meta.fields]
     actions = ["promote"]
+
+    @admin.display(description="Version", ordering="number")
+    def version(self, version):
+        return version.label
 
     @admin.display(description="NDCG@10")
     def ndcg_10(self, version):
@@ -23,8 +30,12 @@ class ModelVersionAdmin(admin.ModelAdmin):
     @admin.action(description="Serve the selected version (promote)")
     def promote(self, request, queryset):
         for version in queryset:
+            serving = active_version(shop=version.shop, family=version.family)
             try:
-                services.version_promote(version=version)
+                with transaction.atomic():
+                    services.version_promote(version=version)
+                    if serving != version:  # the audit log hears of it
+                        version_promoted.send(sender=ModelVersion, version=version, serving_before=serving, actor=request.user)
                 messages.success(request, f"{version} now serves.")
             except VersionNotServable as error:
                 messages.error(request, str(error))

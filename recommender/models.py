@@ -19,6 +19,14 @@ class Family(models.TextChoices):
 class ModelVersion(models.Model):
     """One training run of one model family for one shop, and the model it produced."""
 
+    class Phase(models.TextChoices):
+        LOADING = "loading", "Loading events"
+        BUILDING = "building", "Building data"
+        TRAINING = "training", "Training"
+        EVALUATING = "evaluating", "Evaluating"
+        SAVING = "saving", "Saving"
+        PUBLISHING = "publishing", "Publishing"
+
     class Status(models.TextChoices):
         QUEUED = "queued"
         RUNNING = "running"
@@ -29,6 +37,7 @@ class ModelVersion(models.Model):
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="model_versions")
     family = models.CharField(max_length=16, choices=Family.choices)
+    number = models.PositiveIntegerField(editable=False, help_text="1, 2, 3… per shop and family, in the order the runs were queued.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     is_active = models.BooleanField(default=False, help_text="The version that serves; one per family and shop.")
     hyperparameters = models.JSONField(default=dict, blank=True)
@@ -43,6 +52,13 @@ class ModelVersion(models.Model):
     artifact_path = models.CharField(max_length=500, blank=True)
     progress = models.FloatField(default=0.0)
     progress_message = models.CharField(max_length=300, blank=True)
+    progress_phase = models.CharField(max_length=16, choices=Phase.choices, blank=True)
+    progress_done_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the run should end, estimated from its progress so far; empty until it can tell."
+    )
+    held_back = models.CharField(
+        max_length=300, blank=True, help_text="Why a succeeded version did not start serving on its own: it waits for a person."
+    )
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -60,12 +76,26 @@ class ModelVersion(models.Model):
             models.UniqueConstraint(
                 fields=["shop", "family"], condition=Q(status__in=["queued", "running"]), name="one_run_in_flight_per_family"
             ),
+            models.UniqueConstraint(fields=["shop", "family", "number"], name="one_number_per_version_of_a_family"),
         ]
         indexes = [models.Index(fields=["shop", "family", "-created_at"], name="version_shop_family_created")]
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.get_family_display()} #{self.pk} ({self.status})"
+        return f"{self.label} ({self.status})"
+
+    @property
+    def label(self) -> str:
+        """How people name the version: "Sequential transformer v4"."""
+        return f"{self.get_family_display()} v{self.number}"
+
+    @property
+    def primary_metric(self) -> float | None:
+        """The offline metric that decides whether it beats the version serving: NDCG@10 of the held-out last
+        events, and for the encoder that of the held-out (cold) items, which is what it is trained for."""
+        if self.family == Family.FINETUNED_TEXT:
+            return ((self.metrics.get("cold_start") or {}).get("fine_tuned") or {}).get("ndcg_10")
+        return self.metrics.get("ndcg_10")
 
     @property
     def is_finished(self) -> bool:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from homepage.services import default_rails_ensure
+from merchandising.models import AuditEntry
 from merchandising.services.drafts import draft_open, rules_change
 from merchandising.services.rules import adjustment_create, block_create, campaign_create, pin_create
 from recommender.models import Family
@@ -67,6 +68,8 @@ class ShopAObjects:
     block: int
     version: int
     change: int
+    draft: int
+    entry: int
 
 
 # Where a URL acts: in the caller's own shop (SHOP), on one of shop A's objects (A), or for a shopper id that only
@@ -113,6 +116,7 @@ CASES: dict[str, Case] = {
     "logout": Case("post", ELSEWHERE, unlike=dict.fromkeys(ACTORS, LOGIN)),  # ends on the login page
     "api-schema": Case("get", ELSEWHERE),
     "api-docs": Case("get", ELSEWHERE),
+    "favicon": Case("get", ELSEWHERE),
     "admin:index": Case("get", ELSEWHERE, unlike=NOT_AN_ADMIN),
     # The storefront API.
     "api-items": Case("post", SHOP, body=[{"item_id": "matrix-item", "title": "Matrix lipstick"}]),
@@ -128,11 +132,13 @@ CASES: dict[str, Case] = {
     "console-overview": Case("get", SHOP),
     "console-items-search": Case("get", SHOP),
     "console-audit": Case("get", SHOP),
+    "console-audit-revert": Case("post", A, pk("entry")),
     "console-rails": Case("get", SHOP),
     "console-rails-update": Case("post", A, pk("rail")),
     "console-rails-enabled": Case("post", A, pk("rail")),
     "console-rails-move": Case("post", A, pk("rail")),
     "console-rails-ranking": Case("post", A, pk("rail")),
+    "console-rails-order": Case("post", SHOP),
     "console-rails-preview": Case("get", A, pk("rail")),
     "console-pins": Case("get", SHOP),
     "console-pins-create": Case("post", SHOP),
@@ -144,6 +150,7 @@ CASES: dict[str, Case] = {
     "console-rules-create": Case("post", SHOP, lambda objects: {"kind": "block"}),
     "console-rules-row": Case("get", A, rule),
     "console-rules-edit": Case("get", A, rule),
+    "console-rules-impact": Case("get", A, rule),
     "console-rules-update": Case("post", A, rule),
     "console-rules-end": Case("post", A, rule),
     "console-rules-delete": Case("post", A, rule),
@@ -163,6 +170,8 @@ CASES: dict[str, Case] = {
     "console-draft-start": Case("post", SHOP),
     "console-draft-publish": Case("post", SHOP),
     "console-draft-discard": Case("post", SHOP),
+    "console-draft": Case("get", A, pk("draft")),
+    "console-draft-rollback": Case("post", A, pk("draft")),
     "console-models": Case("get", SHOP),
     "console-models-run": Case("get", SHOP, lambda objects: FAMILY),
     "console-models-train": Case("post", SHOP, lambda objects: FAMILY),
@@ -238,6 +247,8 @@ def objects(shop_a, shop_b, merchandiser_a) -> ShopAObjects:
         block=block_create(shop=shop_a, brand="Acme").pk,
         version=training_versions_create(shop=shop_a, families=[Family.POPULARITY])[0].pk,
         change=change.pk,
+        draft=change.draft_id,
+        entry=AuditEntry.objects.filter(shop=shop_a).latest("pk").pk,  # the block's creation: reverting deletes it
     )
 
 

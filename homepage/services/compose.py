@@ -93,7 +93,8 @@ def default_rails_ensure(*, shop: Shop) -> list[Rail]:
 def _title(rail: Rail, source: RailSource, personalized: bool) -> str:
     if not personalized and rail.kind in COLD_TITLES:
         return COLD_TITLES[rail.kind]
-    return PLACEHOLDER.sub(lambda match: source.title_values.get(match.group(1), ""), rail.title).strip()
+    template = source.title_template or rail.title
+    return PLACEHOLDER.sub(lambda match: source.title_values.get(match.group(1), ""), template).strip()
 
 
 def _reason(candidate: Slotted, source: RailSource, now: datetime) -> str:

@@ -10,6 +10,7 @@ from catalog.models import Item, Shop, Shopper
 from merchandising.experiments.assignment import Arm, shopper_arm
 
 from .. import cache, selectors
+from ..rollups import page_served_count
 from .compose import Page, PageItem, homepage_compose, recommendations_compose
 from .context import experiment_arm_served
 from .similar import similar_items
@@ -91,9 +92,11 @@ def homepage_layout(
     size: int | None = None,
     exclude: list[str] | None = None,
     page: int = 1,
+    count_served: bool = False,
 ) -> bytes:
     """The page's layout as a JSON object, from the cache while the shopper has no new event, no rule changed,
-    the same model versions serve and no served item went out of stock; composed and cached otherwise."""
+    the same model versions serve and no served item went out of stock; composed and cached otherwise.
+    `count_served`: the page goes to a storefront, and counts in the rollups (homepage.rollups)."""
     exclude_pks = _item_pks(shop, exclude or [])
     shape = json.dumps({"rails": rail_keys, "size": size, "exclude": sorted(exclude_pks), "page": page}, sort_keys=True)
 
@@ -109,6 +112,9 @@ def homepage_layout(
     cached = lookup.cached
     # Items go out of stock through catalog updates, which the page's tokens do not follow: checked on every hit.
     if cached is not None and selectors.items_all_available(shop=shop, item_pks=cached["item_pks"]):
+        # A page cached before pages were counted carries nothing to count: served uncounted until it expires.
+        if count_served and "served" in cached:
+            page_served_count(shop=shop, at=timezone.now(), **cached["served"])
         return cached["json"]
     shopper = _shopper(shop, shopper_external_id) if lookup.tokens.shopper is cache.UNREAD else lookup.tokens.shopper
     arm = arm_of(lookup.tokens.rules)
@@ -119,13 +125,19 @@ def homepage_layout(
     if composed.valid_until is not None:
         seconds = min(seconds, int((composed.valid_until - composed.generated_at).total_seconds()))
     item_pks = [entry.item.pk for rail in composed.rails for entry in rail.items]
-    cache.page_store(lookup, {"json": layout, "item_pks": item_pks}, seconds)
+    served = {
+        "rail_keys": [rail.key for rail in composed.rails],
+        "experiment_id": arm.experiment.pk if arm else None, "variant": arm.variant.key if arm else None,
+    }
+    cache.page_store(lookup, {"json": layout, "item_pks": item_pks, "served": served}, seconds)
+    if count_served:
+        page_served_count(shop=shop, at=timezone.now(), **served)
     return layout
 
 
 def homepage_serve(**request) -> bytes:
     """The storefront's homepage for one shopper id (the arguments of `homepage_layout`) as JSON, stamped for this serve."""
-    return _stamped_json(homepage_layout(**request))
+    return _stamped_json(homepage_layout(**request, count_served=True))
 
 
 def recommendations_serve(*, shop: Shop, shopper_external_id: str, k: int, exclude: list[str] | None = None) -> dict:

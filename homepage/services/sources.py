@@ -14,12 +14,24 @@ from recommender.ml.topk import ranked_pairs
 from recommender.models import Family
 
 from .. import selectors
+from ..defaults import DEFAULT_RAILS
 from .context import ENGAGED_TYPES, PageContext, Ranked, item_blocked
 
 logger = logging.getLogger(__name__)
 
 SIMILAR_K = 100
 CAMPAIGN_ITEMS = 500
+# The seed's reason says what the shopper did with it. A search counts when the storefront sent the item it led to.
+SEED_TYPES = (*ENGAGED_TYPES, EventType.SEARCH)
+SEED_REASONS = {
+    EventType.VIEW: "Because you viewed {seed}",
+    EventType.CLICK: "Because you viewed {seed}",
+    EventType.ADD_TO_CART: "Because you added {seed} to your cart",
+    EventType.PURCHASE: "Because you bought {seed}",
+    EventType.RATING: "Because you rated {seed}",
+    EventType.SEARCH: "Because you searched for {seed}",
+}
+SEED_DEFAULT_TITLE = next(spec["title"] for spec in DEFAULT_RAILS if spec["kind"] == RailKind.BECAUSE_YOU_VIEWED)
 
 
 @dataclass
@@ -27,6 +39,7 @@ class RailSource:
     families: dict[str, Ranked]
     reason: Callable[[Item], str]
     title_values: dict[str, str] = field(default_factory=dict)
+    title_template: str = ""  # in place of the rail's own title, whose placeholders it shares
     leave_out_own: bool = True  # the shopper's own items are left out, except where showing them is the point
     seed: Item | None = None
     campaign: Campaign | None = None
@@ -92,26 +105,31 @@ def for_you_source(context: PageContext, rail: Rail) -> RailSource:
 def because_you_viewed_source(context: PageContext, rail: Rail) -> RailSource | None:
     if not context.personalized:
         return None
-    engaged = [pk for pk, kind in context.history if kind in ENGAGED_TYPES]
-    context.items_load(engaged)
+    engaged = [(pk, kind) for pk, kind in context.history if kind in SEED_TYPES]
+    context.items_load([pk for pk, _ in engaged])
     # The title names the seed: a blocked or disliked item must not be named either.
-    seed = next(
+    seed, action = next(
         (
-            context.items[pk] for pk in engaged
+            (context.items[pk], kind) for pk, kind in engaged
             if pk in context.items and pk not in context.disliked and not item_blocked(context, context.items[pk])
         ),
-        None,
+        (None, None),
     )
     if seed is None:
         return None
-    seed_pk = seed.pk
-    families = similar_families(context, seed_pk)
+    families = similar_families(context, seed.pk)
     if not families and seed.top_category:
         families = {"category": _popularity_within(context, context.category_items(category=seed.top_category))}
     if not families:
         return None
+    if action == EventType.SEARCH:  # not among the shopper's own items, which every rail leaves out
+        families = {family: [(pk, score) for pk, score in ranked if pk != seed.pk] for family, ranked in families.items()}
+    wording = SEED_REASONS[action]
+    reason = wording.format(seed=seed.title)
     return RailSource(
-        families=families, reason=lambda item: f"Because you viewed {seed.title}", title_values={"seed": seed.title}, seed=seed
+        families=families, reason=lambda item: reason, title_values={"seed": seed.title}, seed=seed,
+        # A title the merchandiser wrote stays theirs; the default one follows what the shopper did.
+        title_template=wording if rail.title == SEED_DEFAULT_TITLE else "",
     )
 
 

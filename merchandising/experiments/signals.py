@@ -2,10 +2,12 @@
 
 from django.db.models.signals import post_delete, post_save
 
+from catalog.signals import events_stored
 from homepage.cache import homepage_rules_changed
 
 from ..models import DraftChange
 from .models import Experiment
+from .rollups import experiment_rollups_add
 
 
 def _draft_changed(sender, instance: DraftChange, **kwargs) -> None:
@@ -17,6 +19,11 @@ def _draft_changed(sender, instance: DraftChange, **kwargs) -> None:
         homepage_rules_changed(shop=experiment.shop)
 
 
+def _events_stored(sender, *, shop, event_ids: list[int], **kwargs) -> None:
+    experiment_rollups_add(shop=shop, event_ids=event_ids)
+
+
 def signals_connect() -> None:
+    events_stored.connect(_events_stored, dispatch_uid="experiments-rollups")
     post_save.connect(_draft_changed, sender=DraftChange, dispatch_uid="experiments-draft-change")
     post_delete.connect(_draft_changed, sender=DraftChange, dispatch_uid="experiments-draft-change-delete")

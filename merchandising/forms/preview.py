@@ -23,6 +23,6 @@ class PreviewForm(forms.Form):
         if shopper is None:
             raise ValidationError(
                 f"No shopper with id “{external_id}” in this shop. The API serves an unknown id the cold-start "
-                "page: press “New shopper” to see it."
+                "page: leave the shopper id empty to see it."
             )
         return shopper

@@ -28,6 +28,23 @@ class RailMoveForm(forms.Form):
     direction = forms.ChoiceField(choices=[("up", "Up"), ("down", "Down")])
 
 
+class RailOrderForm(forms.Form):
+    """The whole page order, top to bottom, as a drop leaves it: every rail's key once."""
+
+    keys = forms.MultipleChoiceField()
+
+    def __init__(self, *args, rails: list[Rail], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["keys"].choices = [(rail.key, rail.title) for rail in rails]
+        self.current = [rail.key for rail in rails]
+
+    def clean_keys(self) -> list[str]:
+        keys = self.cleaned_data["keys"]
+        if sorted(keys) != sorted(self.current):
+            raise forms.ValidationError("The order must name every rail of the page once: reload and try again.")
+        return keys
+
+
 class RailRankingForm(forms.Form):
     """λ and caps, and who the preview is for: the most active shopper unless another is named."""
 

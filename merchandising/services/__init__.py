@@ -1,4 +1,10 @@
-from .audit import audit_record, rule_state
+from .audit import (
+    FieldChange,
+    audit_diff,
+    audit_record,
+    audit_reverted_by,
+    rule_state,
+)
 from .demo import demo_merchandiser_ensure
 from .drafts import (
     DraftConflict,
@@ -7,7 +13,15 @@ from .drafts import (
     draft_discard,
     draft_open,
     draft_publish,
+    draft_publish_entry,
+    draft_rollback,
     rules_change,
+)
+from .revert import (
+    RevertRefused,
+    audit_entry_revert,
+    audit_entry_revert_summary,
+    audit_entry_revertable,
 )
 from .rules import (
     adjustment_create,
@@ -23,11 +37,19 @@ from .rules import (
     rule_shop,
     rule_update,
 )
+from .serving import model_family_rollback, model_version_serve, serving_change_record
 
 __all__ = [
     "DraftConflict",
+    "FieldChange",
+    "RevertRefused",
     "adjustment_create",
+    "audit_diff",
+    "audit_entry_revert",
+    "audit_entry_revert_summary",
+    "audit_entry_revertable",
     "audit_record",
+    "audit_reverted_by",
     "block_create",
     "campaign_create",
     "campaign_update",
@@ -37,6 +59,10 @@ __all__ = [
     "draft_discard",
     "draft_open",
     "draft_publish",
+    "draft_publish_entry",
+    "draft_rollback",
+    "model_family_rollback",
+    "model_version_serve",
     "pin_create",
     "rail_create",
     "rail_update",
@@ -44,7 +70,8 @@ __all__ = [
     "rule_delete",
     "rule_end",
     "rule_shop",
-    "rule_update",
     "rule_state",
+    "rule_update",
     "rules_change",
+    "serving_change_record",
 ]

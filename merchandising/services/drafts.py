@@ -16,10 +16,11 @@ from django.utils.dateparse import parse_datetime
 from catalog.models import Shop
 from homepage.cache import homepage_rules_changes_silenced
 
-from ..models import Draft, DraftChange
+from ..models import AuditEntry, Draft, DraftChange
 from ..selectors import open_draft
 from . import rules
-from .audit import audit_record
+from .audit import audit_collected, audit_record
+from .revert import RevertRefused, audit_entry_revert
 
 OPERATIONS = {
     "rail_create": rules.rail_create,
@@ -141,15 +142,32 @@ def draft_publish(*, draft: Draft, actor) -> int:
     draft = Draft.objects.select_for_update().get(pk=draft.pk)
     if not draft.is_open:
         raise ValidationError("This draft was already published or discarded.")
-    _replay(draft, actor=actor)
+    with audit_collected() as entries:
+        _replay(draft, actor=actor)
     draft.published_at = timezone.now()
     draft.save(update_fields=["published_at"])
     count = draft.changes.count()
+    # The entries of its changes are kept with the publish: rolling the draft back reverts exactly those.
     audit_record(
-        shop=draft.shop, actor=actor, action="draft_publish", object_repr=f"draft #{draft.pk}",
-        after={"changes": list(draft.changes.values_list("summary", flat=True))},
+        shop=draft.shop, actor=actor, action="draft_publish", rule=draft, object_repr=f"draft #{draft.pk}",
+        after={"changes": list(draft.changes.values_list("summary", flat=True)), "entries": [entry.pk for entry in entries]},
     )
     return count
+
+
+def draft_publish_entry(*, draft: Draft) -> AuditEntry | None:
+    """The audit entry of the draft's publish; None while it is unpublished."""
+    return AuditEntry.objects.filter(shop_id=draft.shop_id, action="draft_publish", object_type="draft",
+                                     object_id=draft.pk).first()
+
+
+def draft_rollback(*, draft: Draft, actor) -> AuditEntry:
+    """Back to the live rules from before the draft's publish: each change it made reverted, the last first,
+    all or none (RevertRefused says which one could not be, and why)."""
+    entry = draft_publish_entry(draft=draft)
+    if entry is None:
+        raise RevertRefused("This draft was never published: there is nothing live to roll back.")
+    return audit_entry_revert(entry=entry, actor=actor)
 
 
 def draft_discard(*, draft: Draft, actor) -> None:

@@ -10,9 +10,8 @@ import string
 
 from django.core.exceptions import ValidationError
 
-from catalog.models import Item
-
-from ..models import TITLE_PLACEHOLDERS, Adjustment, AdjustmentTarget, Block, Campaign, Pin, Rail, Scheduled
+from ..models import TITLE_PLACEHOLDERS, Adjustment, Block, Campaign, Pin, Rail, Scheduled
+from ..selectors import rule_items_matched
 
 
 def _overlaps(rule: Scheduled, other: Scheduled) -> bool:
@@ -39,25 +38,6 @@ def _pin_check(pin: Pin) -> dict[str, str]:
             "end or move that pin first, or choose another slot."
         )}
     return {}
-
-
-def _items_of(rule: Adjustment | Block):
-    items = Item.objects.filter(shop=rule.shop)
-    if rule.item_id is not None:
-        return items.filter(pk=rule.item_id)
-    if rule.category:
-        return items.filter(category_path=rule.category) | items.filter(category_path__startswith=rule.category + " > ")
-    if rule.brand:
-        return items.filter(brand=rule.brand)
-    return items.filter(**{f"attributes__{rule.attribute_key}__isnull": False})
-
-
-def rule_items_matched(*, rule: Adjustment | Block) -> int:
-    """How many of the shop's items the rule matches now."""
-    if isinstance(rule, Adjustment) and rule.target == AdjustmentTarget.ATTRIBUTE:
-        values = _items_of(rule).values_list(f"attributes__{rule.attribute_key}", flat=True)
-        return sum(1 for value in values.iterator() if str(value) == rule.attribute_value)
-    return _items_of(rule).count()
 
 
 def _target_field(rule: Adjustment | Block) -> str:

@@ -1,7 +1,7 @@
 """Campaigns: dated promotions with a banner rail and rules of their own, and the homepage previewed on
 any date of theirs."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -72,11 +72,18 @@ def campaign_create(request, shop):
     return _list_page(request, shop, form=form, status=400)
 
 
-def _preview_default(campaign: Campaign):
-    """Now while the campaign runs, else its first whole minute (the date input has no seconds)."""
+def _preview_default(campaign: Campaign) -> datetime:
+    """Now, to the microsecond, while the campaign runs (a rule made seconds ago shows), else its first whole
+    minute (the date input has no seconds)."""
     now = timezone.now()
-    at = now if campaign.is_live(now) else campaign.starts_at + timedelta(seconds=59)
-    return at.replace(second=0, microsecond=0)
+    return now if campaign.is_live(now) else (campaign.starts_at + timedelta(seconds=59)).replace(second=0, microsecond=0)
+
+
+def _preview_moment(at: datetime) -> datetime:
+    """The date input has no seconds: the minute under way stands for now, so that the preview asked again
+    after a rule is made (the form is sent again) shows it."""
+    now = timezone.now()
+    return now if at <= now < at + timedelta(minutes=1) else at
 
 
 def _preview_context(request, shop, campaign: Campaign) -> dict:
@@ -85,7 +92,7 @@ def _preview_context(request, shop, campaign: Campaign) -> dict:
         form = PreviewForm(request.GET, shop=shop)
         if not form.is_valid():
             return {"preview_form": form, "preview": None, "campaign": campaign}
-        at, shopper = form.cleaned_data["at"], form.cleaned_data["shopper"]
+        at, shopper = _preview_moment(form.cleaned_data["at"]), form.cleaned_data["shopper"]
     else:
         at, shopper = _preview_default(campaign), None
         form = PreviewForm(shop=shop, initial={"at": at})

@@ -1,13 +1,24 @@
-"""Draft mode: start one, publish it at once, or throw it away."""
+"""Draft mode: start one, publish it at once, or throw it away; a draft's page keeps its changes, and a
+published one can be rolled back."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_POST
 
 from ..console import console_view, redirect_back
-from ..services import DraftConflict, draft_discard, draft_open, draft_publish
+from ..models import Draft
+from ..services import (
+    DraftConflict,
+    RevertRefused,
+    audit_reverted_by,
+    draft_discard,
+    draft_open,
+    draft_publish,
+    draft_publish_entry,
+    draft_rollback,
+)
 
 
 @require_GET
@@ -49,7 +60,33 @@ def discard(request, shop):
     return redirect_back(request)
 
 
+@require_GET
+@console_view
+def detail(request, shop, pk: int):
+    draft = get_object_or_404(Draft.objects.select_related("author"), pk=pk, shop=shop)
+    published = draft_publish_entry(draft=draft)
+    rolled_back = audit_reverted_by(entry=published) if published is not None else None
+    return render(request, "merchandising/draft.html", {
+        "draft": draft, "changes": draft.changes.all(), "published": published, "rolled_back": rolled_back,
+    })
+
+
+@require_POST
+@console_view
+def rollback(request, shop, pk: int):
+    draft = get_object_or_404(Draft, pk=pk, shop=shop)
+    try:
+        draft_rollback(draft=draft, actor=request.user)
+    except RevertRefused as refused:
+        messages.error(request, f"Nothing was rolled back: {refused}")
+    else:
+        messages.success(request, f"Draft #{draft.pk} rolled back: the live rules are as they were before it.")
+    return redirect_back(request)
+
+
 urlpatterns = [
+    path("<int:pk>/", detail, name="console-draft"),
+    path("<int:pk>/rollback/", rollback, name="console-draft-rollback"),
     path("bar/", bar, name="console-draft-bar"),
     path("start/", start, name="console-draft-start"),
     path("publish/", publish, name="console-draft-publish"),

@@ -13,13 +13,13 @@ from django.views.decorators.vary import vary_on_headers
 from recommender.evaluation import METRIC_COLUMNS
 from recommender.models import Family, ModelVersion
 from recommender.selectors import FamilyStatus, active_version, family_statuses
-from recommender.services import TrainingError, training_dispatch, version_promote, version_rollback
+from recommender.services import TrainingError, training_dispatch
 from recommender.services.registry import VersionNotServable
 
 from .. import selectors
 from ..charts import Chart, Series, line_chart
 from ..console import console_view
-from ..services import audit_record
+from ..services import audit_record, model_family_rollback, model_version_serve
 
 
 @dataclass(frozen=True)
@@ -40,13 +40,21 @@ class FamilyPanel:
         base = (self.baseline or {}).get("ndcg_10")
         return ndcg / base if ndcg is not None and base else None
 
+    @property
+    def waiting(self) -> ModelVersion | None:
+        """The newest version trained since the serving one that did not serve on its own: it waits for a person."""
+        active = self.status.active
+        newer = [version for version in self.versions if active is None or version.created_at > active.created_at]
+        held = [version for version in newer if version.held_back and version.status == ModelVersion.Status.SUCCEEDED]
+        return held[-1] if held else None
+
 
 def metrics_chart(label: str, versions: list[ModelVersion]) -> Chart:
     """NDCG@10 and HR@10 of each evaluated version, oldest first."""
     evaluated = [version for version in versions if version.metrics]
     return line_chart(
         title=f"{label}: offline metrics per version",
-        categories=[f"#{version.pk}" for version in evaluated],
+        categories=[f"v{version.number}" for version in evaluated],
         series=[
             Series(key="ndcg", name="NDCG@10", values=[version.metrics.get("ndcg_10") for version in evaluated]),
             Series(key="hr", name="HR@10", values=[version.metrics.get("hr_10") for version in evaluated]),
@@ -141,7 +149,7 @@ def _train_response(request, shop, family: str, *, refused: str = "", queued: Mo
     if refused:
         messages.error(request, refused)
     else:
-        messages.success(request, f"{queued.get_family_display()} #{queued.pk} is queued for training.")
+        messages.success(request, f"{queued.label} is queued for training.")
     return redirect(_family_url(family))
 
 
@@ -154,17 +162,12 @@ def promote(request, shop, pk: int):
         raise Http404("No such model version in this shop.")
     serving = active_version(shop=shop, family=version.family)
     if serving == version:
-        return _versions_response(request, shop, version.family, notice=f"#{version.pk} already serves.")
+        return _versions_response(request, shop, version.family, notice=f"{version.label} already serves.")
     try:
-        with transaction.atomic():
-            version_promote(version=version)
-            audit_record(
-                shop=shop, actor=request.user, action="model_promote", rule=version,
-                before={"serving": serving.pk if serving else None}, after={"serving": version.pk},
-            )
+        model_version_serve(version=version, actor=request.user)
     except VersionNotServable as error:
         return _versions_response(request, shop, version.family, notice=str(error), failed=True)
-    return _versions_response(request, shop, version.family, notice=f"#{version.pk} serves now.")
+    return _versions_response(request, shop, version.family, notice=f"{version.label} serves now.")
 
 
 @require_POST
@@ -172,18 +175,12 @@ def promote(request, shop, pk: int):
 @console_view
 def rollback(request, shop, family: str):
     family = _family_or_404(family)
-    serving = active_version(shop=shop, family=family)
     try:
-        with transaction.atomic():
-            previous = version_rollback(shop=shop, family=family)
-            audit_record(
-                shop=shop, actor=request.user, action="model_rollback", rule=previous,
-                before={"serving": serving.pk if serving else None}, after={"serving": previous.pk},
-            )
+        previous = model_family_rollback(shop=shop, family=family, actor=request.user)
     except VersionNotServable:
         notice = "Nothing to roll back to: no earlier version of this family trained successfully."
         return _versions_response(request, shop, family, notice=notice, failed=True)
-    return _versions_response(request, shop, family, notice=f"Rolled back: #{previous.pk} serves again.")
+    return _versions_response(request, shop, family, notice=f"Rolled back: {previous.label} serves again.")
 
 
 @require_GET

@@ -14,7 +14,7 @@ from homepage.services import default_rails_ensure
 
 from .. import selectors
 from ..console import changed_response, console_change, console_view
-from ..forms.rails import RailBasicsForm, RailEnabledForm, RailMoveForm, RailRankingForm
+from ..forms.rails import RailBasicsForm, RailEnabledForm, RailMoveForm, RailOrderForm, RailRankingForm
 from ..models import Rail
 
 TEMPLATE = "merchandising/rails.html"
@@ -65,7 +65,7 @@ def _rows(request, shop: Shop, *, pk: int | None = None, **override) -> list[Rai
     return rows
 
 
-def _respond(request, shop: Shop, pk: int, *, status: int = 200, whole_list: bool = False, **override):
+def _respond(request, shop: Shop, pk: int | None, *, status: int = 200, whole_list: bool = False, **override):
     """The page for a plain request; for htmx the row of rail `pk` (or the whole list, after a move)."""
     rows = _rows(request, shop, pk=pk, **override)
     if not request.htmx:
@@ -156,6 +156,41 @@ def rail_move(request, shop, pk: int):
     return _respond(request, shop, pk, status=400, whole_list=True, errors=errors)
 
 
+def _moved(before: list[str], after: list[str]) -> str | None:
+    """The one rail a drag took from its place in `before` to its place in `after`; None when nothing moved
+    or more than one rail did."""
+    if before == after:
+        return None
+    for key in before:
+        if [other for other in before if other != key] == [other for other in after if other != key]:
+            return key
+    return None
+
+
+@require_POST
+@vary_on_headers("HX-Request")
+@console_view
+def rail_order(request, shop):
+    """The whole page order at once, as a drag and drop (by mouse or keyboard) leaves it."""
+    rails = _rails(request, shop)
+    first = rails[0].pk if rails else None  # a refusal is told on the top row
+    form = RailOrderForm(request.POST, rails=rails)
+    if form.is_valid():
+        keys = form.cleaned_data["keys"]
+        if keys == form.current:
+            return _respond(request, shop, first, whole_list=True)
+        moved = _moved(form.current, keys)
+        summary = f"Rail {moved} moved to place {keys.index(moved) + 1}" if moved else (
+            f"Rails reordered: {', '.join(keys)}"
+        )
+        if console_change(request, form, operation="rails_reorder", summary=summary, keys=keys) is not None:
+            if not request.htmx:
+                return redirect("console-rails")
+            return changed_response(request, _respond(request, shop, first, whole_list=True))
+    errors = [message for messages in form.errors.values() for message in messages]
+    return _respond(request, shop, first, status=400, whole_list=True, errors=errors)
+
+
 @require_POST
 @vary_on_headers("HX-Request")
 @console_view
@@ -208,6 +243,7 @@ urlpatterns = [
     path("<int:pk>/", rail_update, name="console-rails-update"),
     path("<int:pk>/enabled/", rail_enabled, name="console-rails-enabled"),
     path("<int:pk>/move/", rail_move, name="console-rails-move"),
+    path("order/", rail_order, name="console-rails-order"),
     path("<int:pk>/ranking/", rail_ranking, name="console-rails-ranking"),
     path("<int:pk>/preview/", rail_preview, name="console-rails-preview"),
 ]

@@ -116,6 +116,17 @@ def rule_row(request, shop, kind, pk):
 
 @require_GET
 @console_view
+def rule_impact(request, shop, kind, pk):
+    """The sampled shoppers' pages the rule changes, and the rails it empties: asked for per row, never
+    with the list, since each sample composes some forty pages."""
+    rule = _rule(shop, kind, pk)
+    impact = selectors.rule_impact(rule=rule, draft=request.console.draft, now=timezone.now())
+    noun = "block" if kind == "block" else "boost" if rule.multiplier >= 1 else "bury"
+    return render(request, "merchandising/_rule_row.html#rule-impact", {"impact": impact, "noun": noun})
+
+
+@require_GET
+@console_view
 def rule_edit(request, shop, kind, pk):
     rule = _rule(shop, kind, pk)
     return _row(request, rule, form=rule_edit_form(rule), editing=True)
@@ -173,6 +184,7 @@ urlpatterns = [
     path("lists/", rule_lists, name="console-rules-lists"),
     path("<slug:kind>/new/", rule_create, name="console-rules-create"),
     path("<slug:kind>/<int:pk>/", rule_row, name="console-rules-row"),
+    path("<slug:kind>/<int:pk>/impact/", rule_impact, name="console-rules-impact"),
     path("<slug:kind>/<int:pk>/edit/", rule_edit, name="console-rules-edit"),
     path("<slug:kind>/<int:pk>/update/", rule_update, name="console-rules-update"),
     path("<slug:kind>/<int:pk>/end/", rule_end, name="console-rules-end"),

@@ -1,4 +1,4 @@
-"""Pieces every console page uses: the item autocomplete and the audit log."""
+"""Pieces every console page uses: the item autocomplete."""
 
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -17,10 +17,3 @@ def items_search(request, shop):
         "merchandising/_item_suggestions.html",
         {"items": selectors.items_search(shop=shop, query=query), "query": query, "target": request.GET.get("field", "")},
     )
-
-
-@require_GET
-@console_view
-def audit(request, shop):
-    action = request.GET.get("action", "")
-    return render(request, "merchandising/audit.html", {"entries": selectors.audit_entries(shop=shop, action=action), "action": action})

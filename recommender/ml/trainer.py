@@ -146,6 +146,12 @@ def _fit_text(prepared: Prepared, budget: Budget, text_embeddings: np.ndarray | 
     return FitResult(model, params)
 
 
+def clock(seconds: float) -> str:
+    """Seconds as minutes and seconds: 130 -> "2:10"."""
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes}:{rest:02d}"
+
+
 def _fit_sequential(
     prepared: Prepared, budget: Budget, text_embeddings: np.ndarray | None = None, progress: Progress = _quiet, **overrides
 ) -> FitResult:
@@ -164,9 +170,14 @@ def _fit_sequential(
 
     def epoch_done(report: dict) -> None:
         fraction = min(report["epoch"] / config.max_epochs, 1.0)
+        figures = f"loss {report['loss']:.3f}, valid NDCG@10 {report['valid_ndcg10'] or 0:.4f}"
         if config.time_limit_s:
+            # Bounded runs end on the clock long before max_epochs: the clock is the honest measure.
             fraction = max(fraction, min(report["elapsed_s"] / config.time_limit_s, 1.0))
-        progress(fraction, f"epoch {report['epoch']}: loss {report['loss']:.3f}, valid NDCG@10 {report['valid_ndcg10'] or 0:.4f}")
+            where = f"{clock(report['elapsed_s'])} of {clock(config.time_limit_s)}, epoch {report['epoch']}"
+        else:
+            where = f"epoch {report['epoch']} of at most {config.max_epochs}"
+        progress(fraction, f"{where}: {figures}")
 
     history = model.fit(
         split.train, split.train_types, split.valid_history, split.valid_history_types, split.valid_targets, progress=epoch_done
@@ -252,7 +263,12 @@ def fit_family(
 
 
 def evaluate(
-    family: str, model, prepared: Prepared, text_embeddings: np.ndarray | None = None, history_length: int | None = None
+    family: str,
+    model,
+    prepared: Prepared,
+    text_embeddings: np.ndarray | None = None,
+    history_length: int | None = None,
+    progress: Progress = _quiet,
 ) -> RankingReport:
     """Full-catalog leave-last-out metrics of a fitted model on the test targets.
 
@@ -264,6 +280,7 @@ def evaluate(
         history_length: when given, every shopper is known only by this many
             events, their last ones before the target, as a new shopper would
             be; shoppers with fewer are left out.
+        progress: called with (fraction of the shoppers ranked, message) after each batch.
 
     Returns:
         The report.
@@ -279,11 +296,16 @@ def evaluate(
         text_embeddings = model.tuned
         model = TextSimilarityModel(model.tuned)
     types = split.test_history_types
+    total, ranked = int(np.count_nonzero(np.asarray(targets) >= 0)), [0]
 
     def scores(user_indices: np.ndarray, histories: list[np.ndarray]) -> np.ndarray:
         if family == SEQUENTIAL:  # the sequential model reads the event types too, the last ones of each history
-            return model.score(histories, [types[user][len(types[user]) - len(history) :] for user, history in zip(user_indices, histories)])
-        return model.score_users(user_indices, histories)
+            batch = model.score(histories, [types[user][len(types[user]) - len(history) :] for user, history in zip(user_indices, histories)])
+        else:
+            batch = model.score_users(user_indices, histories)
+        ranked[0] += len(user_indices)
+        progress(ranked[0] / max(total, 1), f"ranked the catalog for {ranked[0]:,} of {total:,} shoppers")
+        return batch
 
     popularity = np.bincount(prepared.train.item_ids, minlength=prepared.n_items)
     return evaluate_scores(
@@ -297,15 +319,25 @@ def evaluate(
     )
 
 
-def evaluate_new_shoppers(family: str, model, prepared: Prepared, text_embeddings: np.ndarray | None = None) -> dict:
+def evaluate_new_shoppers(
+    family: str, model, prepared: Prepared, text_embeddings: np.ndarray | None = None, progress: Progress = _quiet
+) -> dict:
     """HR@10 and NDCG@10 when each shopper is known by only their last one or two events.
+
+    Args:
+        progress: called with (fraction done, message); each history length is an equal share.
 
     Returns:
         {"1_event": {"hr_10", "ndcg_10", "n_users"}, "2_events": {...}}.
     """
     reports = {}
-    for length in NEW_SHOPPER_EVENTS:
-        report = evaluate(family, model, prepared, text_embeddings, history_length=length).as_dict()
+    share = 1 / len(NEW_SHOPPER_EVENTS)
+    for done, length in enumerate(NEW_SHOPPER_EVENTS):
+
+        def step(fraction: float, message: str, done: int = done, length: int = length) -> None:
+            progress(share * (done + fraction), f"as new shoppers known by {length} event{'s' if length > 1 else ''}: {message}")
+
+        report = evaluate(family, model, prepared, text_embeddings, history_length=length, progress=step).as_dict()
         reports[f"{length}_event{'s' if length > 1 else ''}"] = {key: report[key] for key in ("hr_10", "ndcg_10", "n_users")}
     return reports
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from django.conf import settings
 from django.db import transaction
 
 from catalog.models import Shop
@@ -42,19 +43,52 @@ def version_promote(*, version: ModelVersion) -> ModelVersion:
     (their first step embeds the items again with the encoder now serving).
     """
     if version.status != ModelVersion.Status.SUCCEEDED:
-        raise VersionNotServable(f"Version #{version.pk} is {version.status}; only a succeeded version can serve.")
+        raise VersionNotServable(f"{version.label} is {version.status}; only a succeeded version can serve.")
     ModelVersion.objects.filter(shop=version.shop, family=version.family, is_active=True).exclude(pk=version.pk).update(
         is_active=False
     )
     version.is_active = True
     # Saved rather than updated: the save signal tells the page cache that another version serves.
     version.save(update_fields=["is_active"])
-    logger.info("Shop %s: %s version #%s now serves", version.shop.slug, version.family, version.pk)
+    logger.info("Shop %s: %s (#%s) now serves", version.shop.slug, version.label, version.pk)
     if version.family == Family.FINETUNED_TEXT:
         from .training import encoder_dependents_dispatch  # training promotes through this module
 
         encoder_dependents_dispatch(shop=version.shop)
     return version
+
+
+def promotion_held_back(*, version: ModelVersion) -> str:
+    """Why a newly trained version must not replace the serving one on its own ("" when it may).
+
+    It serves on its own only when it beats the serving version by VITRINE_PROMOTION_MARGIN (a share of the
+    serving one's figure) on the family's offline metric: a retrain on much the same data scores much the
+    same, and swapping models that rank alike only churns the pages. A family's first version always serves;
+    a margin of 0 lets one as good as the serving one serve, a negative one even a slightly worse one.
+    A text or sequential version trained on the item vectors of another encoder than the serving one's is
+    not compared: it serves, since it reads the vectors the items carry now.
+    """
+    serving = ModelVersion.objects.filter(shop=version.shop, family=version.family, is_active=True).exclude(pk=version.pk).first()
+    if serving is None or serving.primary_metric is None:
+        return ""
+    if version.hyperparameters.get("encoder") != serving.hyperparameters.get("encoder"):
+        # It learnt from another encoder's item vectors, those the items carry now: the serving version's
+        # figure measured vectors that are gone.
+        return ""
+    name = "cold-start NDCG@10" if version.family == Family.FINETUNED_TEXT else "NDCG@10"
+    new, old = version.primary_metric, serving.primary_metric
+    if new is None:
+        return f"No {name} to compare with serving v{serving.number}: promote by hand"
+    margin = settings.VITRINE_PROMOTION_MARGIN
+    gain = (new - old) / old if old > 0 else (1.0 if new > 0 else 0.0)
+    if gain >= margin:
+        return ""
+    figures, by, needed = f"{name} {new:.4f} against {old:.4f}", f"{100 * gain:+.1f} %", f"{100 * margin:g} %"
+    if gain > 0:
+        return f"Better than serving v{serving.number} by {by} ({figures}) — below the {needed} margin: promote by hand"
+    if gain == 0:
+        return f"As good as serving v{serving.number} ({figures}), not better by the {needed} margin: promote by hand"
+    return f"Worse than serving v{serving.number} by {by} ({figures}): promote by hand to serve it all the same"
 
 
 def version_rollback(*, shop: Shop, family: str) -> ModelVersion:

@@ -3,7 +3,7 @@ import os
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -11,7 +11,7 @@ import numpy as np
 import redis.exceptions
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -19,10 +19,11 @@ from catalog.models import Shop
 
 from ..models import Family, ModelVersion
 from ..selectors import FAMILY_ORDER, shop_arrays_load
-from .embeddings import VECTORS_FOLDER, item_embeddings_refresh, text_hash, text_model_path
-from .registry import version_promote
+from .embeddings import VECTORS_FOLDER, item_embeddings_refresh, serving_encoder, text_hash, text_model_path
+from .registry import promotion_held_back, version_promote
 
 logger = logging.getLogger(__name__)
+Progress = Callable[[float, str], None]
 # The families that read the serving encoder's item vectors, in training order.
 TEXT_FAMILIES = [Family.TEXT, Family.SEQUENTIAL]
 # What the nightly schedule and a new shop train. The encoder fine-tune is asked for by name (the console,
@@ -31,9 +32,22 @@ SCHEDULED_FAMILIES = [family for family in Family.values if family != Family.FIN
 # The families whose training is bounded by the device's time limit.
 TIME_BOUNDED_FAMILIES = {Family.SEQUENTIAL, Family.FINETUNED_TEXT}
 PROGRESS_EVERY_S = 1.0
+Phase = ModelVersion.Phase
+# Shares of the progress bar, in the order a run goes through them, by where its time usually goes.
+PHASE_SHARES = {
+    Phase.LOADING: 0.05, Phase.BUILDING: 0.05, Phase.TRAINING: 0.65, Phase.EVALUATING: 0.2, Phase.SAVING: 0.03, Phase.PUBLISHING: 0.02,
+}
+# The text and sequential families embed every item (new or changed) while they build their data.
+TEXT_PHASE_SHARES = {**PHASE_SHARES, Phase.BUILDING: 0.25, Phase.TRAINING: 0.45}
+# No estimate of the time left before the run, or its phase, has gone this long and this far: a first
+# second says little of the pace.
+ESTIMATE_AFTER_S = 2.0
+ESTIMATE_AFTER_FRACTION = 0.05
 # A running version's process says it is alive this often at most, and always well inside its lease.
 HEARTBEAT_EVERY_S = 10.0
 IN_FLIGHT_CONSTRAINT = "one_run_in_flight_per_family"
+NUMBER_CONSTRAINT = "one_number_per_version_of_a_family"
+NUMBERING_ATTEMPTS = 5
 # What publishing a task raises while the broker is down or unreachable.
 BROKER_ERRORS = (OperationalError, ConnectionError, TimeoutError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 QUEUE_UNREACHABLE = "The task queue is unreachable; nothing was queued. Try again when it is back."
@@ -61,17 +75,29 @@ def training_versions_create(
     if in_flight:
         logger.info("Shop %s: %s", shop.slug, _in_flight_message(in_flight))
     busy = {version.family for version in in_flight}
-    try:
-        with transaction.atomic():
-            return [
-                ModelVersion.objects.create(shop=shop, family=family, time_limit_s=time_limit_s)
-                for family in ordered if family not in busy
-            ]
-    except IntegrityError as error:
-        # Another process queued one of these families between the check above and this insert.
-        if IN_FLIGHT_CONSTRAINT not in str(error):
-            raise
-        raise TrainingError(_in_flight_message(_runs_in_flight(shop=shop, families=ordered))) from error
+    attempts_left = NUMBERING_ATTEMPTS
+    while True:
+        try:
+            with transaction.atomic():
+                return [
+                    ModelVersion.objects.create(
+                        shop=shop, family=family, number=_next_number(shop=shop, family=family), time_limit_s=time_limit_s
+                    )
+                    for family in ordered if family not in busy
+                ]
+        except IntegrityError as error:
+            # Another process queued one of these families between the check above and this insert.
+            if IN_FLIGHT_CONSTRAINT in str(error):
+                raise TrainingError(_in_flight_message(_runs_in_flight(shop=shop, families=ordered))) from error
+            # Or it took the next number of a family as its run ended: the next attempt reads the number after it.
+            attempts_left -= 1
+            if NUMBER_CONSTRAINT not in str(error) or not attempts_left:
+                raise
+
+
+def _next_number(*, shop: Shop, family: str) -> int:
+    latest = ModelVersion.objects.filter(shop=shop, family=family).aggregate(latest=Max("number"))["latest"]
+    return (latest or 0) + 1
 
 
 def _runs_in_flight(*, shop: Shop, families: list[str]) -> list[ModelVersion]:
@@ -80,7 +106,7 @@ def _runs_in_flight(*, shop: Shop, families: list[str]) -> list[ModelVersion]:
 
 def _in_flight_message(versions: list[ModelVersion]) -> str:
     return " ".join(
-        f"{version.get_family_display()} is already {version.status} (#{version.pk}); train it again once that run ends."
+        f"{version.get_family_display()} is already {version.status} (v{version.number}); train it again once that run ends."
         for version in versions
     )
 
@@ -176,19 +202,60 @@ def _finish(version: ModelVersion, *, was: str, **fields) -> bool:
     return True
 
 
-def _progress_reporter(version: ModelVersion, echo):
-    last = [0.0]
+def seconds_left(
+    *, elapsed_s: float, overall: float, phase_elapsed_s: float, phase_fraction: float, phase_share: float, later_share: float
+) -> float | None:
+    """How long a run should still take: the rest of its phase at the phase's own pace, the phases after it
+    at the pace of the whole run so far. None while too little has happened to tell."""
+    if elapsed_s < ESTIMATE_AFTER_S or overall < ESTIMATE_AFTER_FRACTION:
+        return None
+    run_pace_s = elapsed_s / overall  # seconds per whole bar
+    if phase_elapsed_s >= ESTIMATE_AFTER_S and phase_fraction >= ESTIMATE_AFTER_FRACTION:
+        phase_left_s = phase_elapsed_s * (1 - phase_fraction) / phase_fraction
+    else:
+        phase_left_s = run_pace_s * phase_share * (1 - phase_fraction)
+    return phase_left_s + run_pace_s * later_share
 
-    def report(fraction: float, message: str) -> None:
-        echo(fraction, message)
+
+class RunProgress:
+    """Where a running version is: its phase, how far through it, and when it should end, on its row.
+
+    Each phase is a fixed share of the bar; `enter` starts the next one and returns its reporter,
+    called with (fraction of the phase done, what it is doing).
+    """
+
+    def __init__(self, version: ModelVersion, echo: Progress) -> None:
+        self.version, self.echo = version, echo
+        self.shares = TEXT_PHASE_SHARES if version.family in TEXT_FAMILIES else PHASE_SHARES
+        self.started = time.monotonic()
+        self.phase, self.phase_started, self.written = "", self.started, -PROGRESS_EVERY_S
+
+    def enter(self, phase: str) -> Progress:
+        self.phase, self.phase_started = phase, time.monotonic()
+        self.report(0.0, "")
+        return self.report
+
+    def report(self, fraction: float, message: str) -> None:
+        fraction = min(max(fraction, 0.0), 1.0)
+        phases = list(self.shares)
+        position = phases.index(self.phase)
+        overall = sum(self.shares[phase] for phase in phases[:position]) + self.shares[self.phase] * fraction
+        label = ModelVersion.Phase(self.phase).label
+        self.echo(overall, f"{label.lower()}: {message}" if message else label.lower())
         now = time.monotonic()
-        if now - last[0] >= PROGRESS_EVERY_S or fraction >= 1.0:
-            last[0] = now
-            ModelVersion.objects.filter(pk=version.pk, status=ModelVersion.Status.RUNNING).update(
-                progress=min(max(fraction, 0.0), 1.0), progress_message=message[:300], heartbeat_at=timezone.now()
-            )
-
-    return report
+        # A new phase and a phase's end are always written; the steps between, once a second at most.
+        if now - self.written < PROGRESS_EVERY_S and 0.0 < fraction < 1.0:
+            return
+        self.written = now
+        left_s = seconds_left(
+            elapsed_s=now - self.started, overall=overall, phase_elapsed_s=now - self.phase_started, phase_fraction=fraction,
+            phase_share=self.shares[self.phase], later_share=sum(self.shares[phase] for phase in phases[position + 1 :]),
+        )
+        wall = timezone.now()
+        ModelVersion.objects.filter(pk=self.version.pk, status=ModelVersion.Status.RUNNING).update(
+            progress=overall, progress_phase=self.phase, progress_message=message[:300], heartbeat_at=wall,
+            progress_done_at=None if left_s is None else wall + timedelta(seconds=left_s),
+        )
 
 
 @contextmanager
@@ -229,11 +296,12 @@ def _budget(version: ModelVersion, device: str):
     return Budget(device=device, time_limit_s=limit if bounded else None, note=note)
 
 
-def _train(version: ModelVersion, device: str, report) -> dict:
+def _train(version: ModelVersion, device: str, progress: RunProgress) -> dict:
     from recommender.ml.registry import artifact_dir, save_arrays
     from recommender.ml.trainer import evaluate, evaluate_new_shoppers, fit_family, prepare, save_model
 
     shop = version.shop
+    progress.enter(Phase.LOADING)
     arrays = shop_arrays_load(shop=shop)
     interactions = arrays.data.interactions
     if len(interactions.item_ids) == 0:
@@ -242,27 +310,36 @@ def _train(version: ModelVersion, device: str, report) -> dict:
     if budget.note:
         logger.warning("Shop %s, %s #%s: %s", shop.slug, version.family, version.pk, budget.note)
     ModelVersion.objects.filter(pk=version.pk).update(budget_note=budget.note)
+    step = progress.enter(Phase.BUILDING)
     prepared = prepare(arrays.data)
-    embeddings = None
+    embeddings, inputs = None, {}
     if version.family in TEXT_FAMILIES:
+        # Which encoder's item vectors it learns from: a version on another encoder's is not comparable to it.
+        inputs["encoder"] = serving_encoder(shop=shop).key
         embeddings = item_embeddings_refresh(
-            shop=shop, item_pks=arrays.item_pks, texts=arrays.data.item_texts, device=device,
-            progress=lambda fraction, message: report(0.3 * fraction, message),
+            shop=shop, item_pks=arrays.item_pks, texts=arrays.data.item_texts, device=device, progress=step
         )
     overrides = {
         Family.POPULARITY: {"half_life_days": settings.VITRINE_POPULARITY_HALF_LIFE_DAYS},
         Family.FINETUNED_TEXT: {"model_path": text_model_path()},
     }.get(version.family, {})
     fitted = fit_family(
-        version.family, prepared, budget, text_embeddings=embeddings,
-        progress=lambda fraction, message: report(0.3 + 0.6 * fraction, message), **overrides,
+        version.family, prepared, budget, text_embeddings=embeddings, progress=progress.enter(Phase.TRAINING), **overrides
     )
-    report(0.92, "evaluating on the held-out last events")
+    step = progress.enter(Phase.EVALUATING)
+    # Each shopper is ranked three times: known by all their events, then by their last one or two.
     metrics = {
-        **evaluate(version.family, fitted.model, prepared, text_embeddings=embeddings).as_dict(),
-        "new_shoppers": evaluate_new_shoppers(version.family, fitted.model, prepared, text_embeddings=embeddings),
+        **evaluate(
+            version.family, fitted.model, prepared, text_embeddings=embeddings,
+            progress=lambda fraction, message: step(fraction / 3, message),
+        ).as_dict(),
+        "new_shoppers": evaluate_new_shoppers(
+            version.family, fitted.model, prepared, text_embeddings=embeddings,
+            progress=lambda fraction, message: step((1 + 2 * fraction) / 3, message),
+        ),
         **fitted.metrics,
     }
+    progress.enter(Phase.SAVING)
     directory = artifact_dir(settings.VITRINE_ARTIFACTS_DIR, shop.slug, version.family, version.pk)
     save_model(version.family, fitted.model, directory / "model")
     save_arrays(directory / "index", {}, {"item_pks": arrays.item_pks, "shopper_pks": arrays.shopper_pks})
@@ -270,7 +347,7 @@ def _train(version: ModelVersion, device: str, report) -> dict:
         hashes = np.asarray([text_hash(text) for text in arrays.data.item_texts])
         save_arrays(directory / VECTORS_FOLDER, {}, {"vectors": fitted.model.tuned, "text_hashes": hashes})
     return {
-        "hyperparameters": fitted.hyperparameters,
+        "hyperparameters": {**fitted.hyperparameters, **inputs},
         "history": fitted.history,
         "metrics": metrics,
         "artifact_path": str(directory),
@@ -283,7 +360,8 @@ def _train(version: ModelVersion, device: str, report) -> dict:
 def model_version_train(*, version: ModelVersion, promote: bool = True, echo=None) -> ModelVersion:
     """Train, evaluate and store one version; on success it serves (when `promote`), on failure nothing changes.
 
-    `echo(fraction, message)` sees every progress report, e.g. to draw a progress bar. Only a queued version
+    A version that does not beat the serving one by VITRINE_PROMOTION_MARGIN is stored but waits for a person
+    (`held_back` says why). `echo(fraction, message)` sees every progress report, e.g. to draw a progress bar. Only a queued version
     trains, claimed by one atomic update: a redelivered task, or a second process, finds it taken and leaves it.
     """
     from recommender.ml.device import pick_device
@@ -301,11 +379,12 @@ def model_version_train(*, version: ModelVersion, promote: bool = True, echo=Non
         return version
     version.status, version.started_at, version.heartbeat_at, version.device = ModelVersion.Status.RUNNING, now, now, device
     _use_all_cores()
-    report = _progress_reporter(version, echo or (lambda fraction, message: None))
+    progress = RunProgress(version, echo or (lambda fraction, message: None))
     running = ModelVersion.Status.RUNNING
     try:
         with _heartbeat(version):
-            outcome = _train(version, device, report)
+            outcome = _train(version, device, progress)
+            progress.enter(Phase.PUBLISHING)
     except Exception as error:
         logger.exception("Shop %s: training %s #%s failed", version.shop.slug, version.family, version.pk)
         message = str(error) if isinstance(error, TrainingError) else f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=5)}"
@@ -316,18 +395,18 @@ def model_version_train(*, version: ModelVersion, promote: bool = True, echo=Non
         _finish(version, was=running, status=ModelVersion.Status.FAILED, error="The training process was interrupted.")
         raise
     finished = _finish(
-        version, was=running, status=ModelVersion.Status.SUCCEEDED, progress=1.0, progress_message="done",
-        wall_seconds=time.perf_counter() - started, **outcome,
+        version, was=running, status=ModelVersion.Status.SUCCEEDED, progress=1.0, progress_message="done", progress_phase="",
+        progress_done_at=None, wall_seconds=time.perf_counter() - started, **outcome,
     )
     if not finished:
         logger.warning("Shop %s: %s #%s was failed while it trained: %s", version.shop.slug, version.family, version.pk, version.error)
         return version
     logger.info("Shop %s: %s #%s trained in %.0f s: %s", version.shop.slug, version.family, version.pk, version.wall_seconds, outcome["metrics"])
-    held_back = encoder_held_back(version=version)
+    held_back = encoder_held_back(version=version) or promotion_held_back(version=version)
     if held_back:
-        logger.warning("Shop %s: %s #%s does not serve: %s", version.shop.slug, version.family, version.pk, held_back)
-        version.progress_message = f"done; not serving: {held_back}"[:300]
-        ModelVersion.objects.filter(pk=version.pk).update(progress_message=version.progress_message)
+        logger.warning("Shop %s: %s (#%s) waits for a person: %s", version.shop.slug, version.label, version.pk, held_back)
+        version.progress_message, version.held_back = f"done; not serving: {held_back}"[:300], held_back[:300]
+        ModelVersion.objects.filter(pk=version.pk).update(progress_message=version.progress_message, held_back=version.held_back)
     elif promote:
         version_promote(version=version)
     return version

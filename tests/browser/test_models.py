@@ -26,5 +26,5 @@ def test_a_training_run_started_in_the_console_shows_its_progress_until_it_serve
     expect(console.locator(f"#run-{Family.POPULARITY}")).not_to_have_attribute("hx-trigger", "every 1s")  # polling stops
     version = ModelVersion.objects.get(shop=pattern_shop, family=Family.POPULARITY)
     assert version.is_active
-    expect(popularity.get_by_test_id("serving-version")).to_contain_text(f"Serving #{version.pk}")
+    expect(popularity.get_by_test_id("serving-version")).to_contain_text("Serving v1")
     expect(popularity.get_by_test_id("version-row")).to_have_attribute("data-version", str(version.pk))

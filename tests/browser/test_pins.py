@@ -22,7 +22,7 @@ def test_a_pinned_item_holds_its_slot_in_the_preview_and_in_the_api(console, pat
     console.goto("/console/pins/")
     console.get_by_label("Rail").select_option(label="Trending now (trending)")
     console.get_by_placeholder("Title or item id").fill("musk")
-    console.get_by_role("option").get_by_role("button", name="Musk cologne spray").click()
+    console.locator(".suggestions").get_by_role("button", name="Musk cologne spray").click()
     expect(console.get_by_placeholder("Title or item id")).to_have_value(musk.external_id)
     console.get_by_label("Slot").fill("2")
     console.get_by_role("button", name="Pin", exact=True).click()

@@ -4,6 +4,9 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import Event, Shopper
+from catalog.selectors import RAIL_TABLE
+from homepage.services import default_rails_ensure
+from merchandising.models import Rail
 from tests.factories import ItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +24,7 @@ def lipstick(shop_a):
 
 
 def test_an_event_is_stored_and_its_shopper_created(shop_a, storefront_a, lipstick):
-    context = {"request_id": "r-1", "rail": "for_you", "slot": 3}
+    context = {"request_id": "r-1", "rail": "for-you", "slot": 3}
     response = storefront_a.post("/api/v1/events", [event(type="click", session_id="sess", context=context)], format="json")
 
     assert response.status_code == 200
@@ -96,3 +99,32 @@ def test_erasing_a_shopper_removes_all_their_events(shop_a, storefront_a, lipsti
     assert not Shopper.objects.filter(shop=shop_a, external_id="s1").exists()
     assert list(Event.objects.values_list("event_id", flat=True)) == ["e3"]
     assert storefront_a.delete("/api/v1/shoppers/s1").status_code == 404
+
+
+def test_an_event_from_a_rail_the_shop_lacks_is_rejected_naming_the_shops_rails(shop_a, storefront_a, lipstick):
+    default_rails_ensure(shop=shop_a)
+    Rail.objects.filter(shop=shop_a, key="trending").update(enabled=False)  # a page served before still counts
+    batch = [
+        event("snake", type="click", context={"rail": "for_you", "slot": 1}),
+        event("number", type="click", context={"rail": 7}),
+        event("disabled", type="click", context={"rail": "trending"}),
+        event("no-rail", type="click", context={"request_id": "r-1"}),
+    ]
+    body = storefront_a.post("/api/v1/events", batch, format="json").json()
+
+    keys = ", ".join(sorted(Rail.objects.filter(shop=shop_a).values_list("key", flat=True)))
+    assert {rejected["id"]: rejected["errors"] for rejected in body["rejected"]} == {
+        "snake": {"context.rail": f"Unknown rail 'for_you': send back a rails[].key of the homepage answer. This shop's rails: {keys}."},
+        "number": {"context.rail": "Must be a rail key, a string: the homepage answer's rails[].key."},
+    }
+    assert sorted(Event.objects.values_list("event_id", flat=True)) == ["disabled", "no-rail"]
+
+
+def test_another_shops_rails_do_not_count_and_a_shop_without_rails_holds_none_to_them(shop_a, shop_b, storefront_a, lipstick):
+    default_rails_ensure(shop=shop_b)
+    Rail.objects.create(shop=shop_b, key="summer", title="Summer", kind="trending")
+    assert storefront_a.post("/api/v1/events", [event("before", type="click", context={"rail": "summer"})], format="json").json()["created"] == 1
+    default_rails_ensure(shop=shop_a)
+    body = storefront_a.post("/api/v1/events", [event("after", type="click", context={"rail": "summer"})], format="json").json()
+    assert body["rejected"][0]["errors"]["context.rail"].startswith("Unknown rail 'summer'")
+    assert RAIL_TABLE == Rail._meta.db_table

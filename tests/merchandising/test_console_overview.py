@@ -9,6 +9,7 @@ from django.utils import timezone
 from catalog.models import Event, EventType
 from homepage.services import default_rails_ensure
 from merchandising import selectors
+from merchandising.experiments.rollups import rollups_rebuild
 from recommender.models import Family, ModelVersion
 from tests.factories import ItemFactory, ShopperFactory
 
@@ -22,7 +23,8 @@ def alice(client, merchandiser_a):
 
 
 def _events(shop, *specs):
-    """Stores events given as (type, days ago, context) on one shopper and item of `shop`."""
+    """Stores events given as (type, days ago, context) on one shopper and item of `shop`, around the API: the
+    console reads rollups, so they are recounted as `manage.py rollups_rebuild` does."""
     shopper, item = ShopperFactory(shop=shop), ItemFactory(shop=shop)
     now = timezone.now()
     Event.objects.bulk_create(
@@ -32,6 +34,7 @@ def _events(shop, *specs):
         )
         for number, (event_type, days_ago, context) in enumerate(specs)
     )
+    rollups_rebuild(shop=shop)
 
 
 def _row(page: str, rail: str) -> list[str]:
@@ -108,8 +111,8 @@ def test_no_attributed_events_says_so(alice, shop_a):
 
 def test_the_overview_shows_counts_and_each_familys_serving_version_with_its_metrics(alice, shop_a):
     _events(shop_a, (EventType.VIEW, 0, {}), (EventType.CLICK, 0, {}))
-    version = ModelVersion.objects.create(
-        shop=shop_a, family=Family.MF, status=ModelVersion.Status.SUCCEEDED, is_active=True, device="cpu",
+    ModelVersion.objects.create(
+        shop=shop_a, family=Family.MF, number=3, status=ModelVersion.Status.SUCCEEDED, is_active=True, device="cpu",
         metrics={"hr_10": 0.4321, "ndcg_10": 0.1234},
     )
     page = alice.get("/console/").content.decode()
@@ -117,5 +120,18 @@ def test_the_overview_shows_counts_and_each_familys_serving_version_with_its_met
     models = page.split('id="models-title"')[1]
     for label in Family.labels:
         assert label in models
-    assert f"#{version.pk} · cpu" in models and "0.4321" in models and "0.1234" in models
+    assert "v3 · cpu" in models and "0.4321" in models and "0.1234" in models
     assert 'href="/console/models/#family-mf"' in models
+
+
+def test_the_overview_says_its_figures_in_plain_words(alice, shop_a):
+    ModelVersion.objects.create(
+        shop=shop_a, family=Family.MF, number=1, status=ModelVersion.Status.SUCCEEDED, is_active=True, device="cpu",
+        metrics={"hr_10": 0.43, "ndcg_10": 0.061},
+    )
+    _events(shop_a, *[(EventType.IMPRESSION, 0, {"rail": "for-you"})] * 8, (EventType.CLICK, 0, {"rail": "for-you"}))
+    page = alice.get("/console/").content.decode()
+    models = page.split('id="models-title"')[1]
+    assert "for 43 in 100 shoppers, the item they engaged with next was among the first 10 recommended" in models
+    assert "as if it came first for 6 in 100 shoppers" in models
+    assert "125 clicks for every 1,000 items shown in this rail" in page.split('data-testid="rail-ctr"')[1]

@@ -1,15 +1,17 @@
 """The preview page: a shopper's homepage exactly as the API serves it, explained; drafts side by side."""
 
 import json
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
+from django.utils import timezone
 
-from catalog.models import Item
+from catalog.models import EventType, Item
 from homepage.services import Page, PageItem, PageRail, default_rails_ensure
 from merchandising.models import AuditEntry, DraftChange, Rail
 from merchandising.selectors import page_marks
-from merchandising.services import draft_open, rule_delete, rules_change
+from merchandising.services import campaign_create, draft_open, rule_delete, rules_change
 from recommender.services import shopper_profile_refresh
 from tests.factories import ShopperFactory
 from tests.homepage.helpers import embed_by_category, record
@@ -371,3 +373,139 @@ def test_page_marks_name_what_moved_between_two_pages():
     assert [rail.key for rail in marks.removed] == ["three"] and marks.changed
     assert not page_marks(page=live, before=live).changed
     assert not page_marks(page=live).changed
+
+
+# Item cards: every preview shows its items as a storefront would.
+
+LONG_TITLE = "Hydrating face cream with hyaluronic acid, ceramides and squalane " * 6
+
+
+def _cards(scope: Node) -> dict[str, Node]:
+    """The cards of the items shown, by item id (not those a draft removes)."""
+    return {card.attrs["data-item-id"]: card for card in scope.find_all(lambda node: "data-item-id" in node.attrs)}
+
+
+def _badges(card: Node) -> list[str]:
+    return [badge.text() for badge in card.find_all(lambda node: node.attrs.get("data-testid") == "badge")]
+
+
+def test_a_card_shows_the_image_price_badges_and_the_whole_title_behind_its_clamp(alice, served, viewer, merchandiser_a):
+    perfume = Item.objects.get(shop=served, title="Amber perfume")
+    Item.objects.filter(pk=perfume.pk).update(image_url="https://cdn.example.com/amber.jpg", price="39.90", currency="EUR")
+    cream = Item.objects.get(shop=served, title="Hydrating face cream")
+    Item.objects.filter(pk=cream.pk).update(title=LONG_TITLE, price="12.5", currency="USD")
+    rules_change(shop=served, actor=merchandiser_a, operation="pin_create", summary="Pin", rail=_rail(served, "for-you"),
+                 item=perfume, slot=1)
+    rules_change(shop=served, actor=merchandiser_a, operation="adjustment_create", summary="Boost", target="item",
+                 item=cream, multiplier=3)
+
+    cards = _cards(_html(alice.get("/console/preview/", {"shopper": "face-fan"})).by_id("preview-live"))
+
+    pinned, boosted = cards[perfume.external_id], cards[cream.external_id]
+    image = pinned.find(lambda node: node.tag == "img")
+    assert image.attrs["src"] == "https://cdn.example.com/amber.jpg" and image.attrs["alt"] == ""
+    assert pinned.by_class("item-price").text() == "39.90 EUR" and _badges(pinned) == ["Pinned"]
+    assert boosted.by_class("item-price").text() == "12.50 USD" and _badges(boosted) == ["Boosted"]
+    title = boosted.by_class("item-title")
+    assert title.attrs["title"] == LONG_TITLE and title.text() == LONG_TITLE.strip()
+    assert boosted.find(lambda node: node.tag == "details").text().count("Boost ×3") == 1
+    without_image = [card for card in cards.values() if card is not pinned]
+    assert without_image and all(
+        card.find(lambda node: node.tag == "img") is None
+        and card.find(lambda node: node.tag == "svg").attrs["aria-label"] == "No image" for card in without_image
+    )
+
+
+def test_an_item_without_a_price_says_so_rather_than_showing_an_empty_figure(alice, served, viewer):
+    card = next(iter(_cards(_html(alice.get("/console/preview/", {"shopper": "face-fan"}))).values()))
+    assert card.by_class("item-price").text() == "No price"
+
+
+def test_a_draft_marks_items_moved_new_and_removed_in_words_beside_their_colour(alice, served, viewer, merchandiser_a):
+    live = next(rail for rail in _rails(_html(alice.get("/console/preview/", {"shopper": "face-fan"}))) if rail["key"] == "for-you")
+    shown = [item_id for _, item_id, *_ in live["items"]]
+    newcomer = Item.objects.filter(shop=served).exclude(external_id__in=shown).order_by("pk").first()
+    draft_open(shop=served, author=merchandiser_a)
+    rules_change(shop=served, actor=merchandiser_a, operation="pin_create", summary="Pin a newcomer first",
+                 rail=_rail(served, "for-you"), item=newcomer, slot=1)
+    rules_change(shop=served, actor=merchandiser_a, operation="block_create", summary="Block the last",
+                 item=Item.objects.get(shop=served, external_id=shown[-1]))
+
+    drafted = _html(alice.get("/console/preview/", {"shopper": "face-fan"})).by_id("preview-draft")
+
+    for_you = drafted.find(lambda node: node.attrs.get("data-rail") == "for-you")
+    cards = _cards(for_you)
+    assert "moved-new" in cards[newcomer.external_id].attrs["class"]
+    assert _marks(cards[newcomer.external_id]) == ["new in this rail with your draft"]
+    assert "moved-down" in cards[shown[0]].attrs["class"] and _marks(cards[shown[0]]) == ["↓1 moved down 1 slot"]
+    removed = for_you.find(lambda node: node.attrs.get("data-gone-item-id") == shown[-1])
+    assert "removed" in removed.attrs["class"].split() and _marks(removed) == ["removed from this rail by your draft"]
+    assert "data-slot" not in removed.attrs and shown[-1] not in cards  # no longer one of the rail's items
+    spoken = [node.text() for node in cards[shown[0]].find_all(lambda node: node.attrs.get("class") == "visually-hidden")]
+    assert spoken == ["Slot", "moved down 1 slot"]  # the arrow is hidden from screen readers, its words are not
+    live_column = _html(alice.get("/console/preview/", {"shopper": "face-fan"})).by_id("preview-live")
+    assert not _marks(live_column) and live_column.find(lambda node: "data-gone-item-id" in node.attrs) is None
+
+
+def test_a_shopper_who_only_bought_is_told_so_in_the_preview_as_by_the_api(alice, storefront_a, served):
+    buyer = ShopperFactory(shop=served, external_id="buyer")
+    record(buyer, Item.objects.get(shop=served, title="Vitamin C serum"), EventType.PURCHASE, minutes_ago=5)
+
+    shown = _rails(_html(alice.get("/console/preview/", {"shopper": "buyer"})))
+
+    seeded = next(rail for rail in shown if rail["key"] == "because-you-viewed")
+    assert seeded["title"] == "Because you bought Vitamin C serum"
+    assert {reason for *_, reason in seeded["items"]} == {"Because you bought Vitamin C serum"}
+    assert not [text for rail in shown for text in (rail["title"], *(reason for *_, reason in rail["items"])) if "viewed" in text]
+    assert shown == _api_rails(storefront_a, "buyer")
+
+
+def test_the_rail_and_campaign_previews_show_the_same_cards(alice, served, merchandiser_a):
+    lipstick = Item.objects.get(shop=served, title="Plum lipstick")
+    Item.objects.filter(pk=lipstick.pk).update(price="8.00", currency="EUR")
+    now = timezone.now()
+    summer = campaign_create(shop=served, name="Summer", starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1))
+    rules_change(shop=served, actor=merchandiser_a, operation="adjustment_create", summary="Boost", target="item",
+                 item=lipstick, multiplier=3, campaign=summer)
+
+    campaign = _html(alice.get(f"/console/campaigns/{summer.pk}/preview/", HTTP_HX_REQUEST="true"))
+    banner_rail = campaign.find(lambda node: node.attrs.get("data-rail") == "campaign")
+    card = _cards(banner_rail)[lipstick.external_id]
+    assert _badges(card) == ["Boosted", "Campaign"] and card.by_class("item-price").text() == "8.00 EUR"
+    assert card.by_class("reason").text() == "Part of Summer"
+
+    trending = _rail(served, "trending")
+    rail = _html(alice.get(f"/console/rails/{trending.pk}/preview/",
+                           {"diversity": "0.5", "max_per_category": "", "max_per_brand": "", "new_shopper": "on"}, HTTP_HX_REQUEST="true"))
+    cards = list(rail.find_all(lambda node: node.attrs.get("data-testid") == "preview-item"))
+    assert cards and all("item-card" in card.attrs["class"] and card.by_class("item-price") for card in cards)
+
+
+def test_an_unknown_shopper_is_told_how_to_see_the_cold_start_page_on_every_preview(alice, served):
+    summer = campaign_create(shop=served, name="Summer", starts_at=timezone.now(), ends_at=timezone.now() + timedelta(days=1))
+    preview = _html(alice.get("/console/preview/", {"shopper": "nobody"})).by_id("shopper-errors").text()
+    campaign = alice.get(f"/console/campaigns/{summer.pk}/preview/",
+                         {"preview-at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "preview-shopper": "nobody"},
+                         HTTP_HX_REQUEST="true").content.decode()
+    for message in (preview, campaign):
+        assert "leave the shopper id empty to see it" in message and "New shopper" not in message
+
+
+def test_the_campaign_preview_of_now_shows_a_rule_made_seconds_ago(alice, served, merchandiser_a):
+    now = timezone.now()
+    summer = campaign_create(shop=served, name="Summer", starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1))
+    musk = Item.objects.get(shop=served, title="Musk cologne spray")
+    rules_change(shop=served, actor=merchandiser_a, operation="pin_create", summary="Pin", rail=_rail(served, "trending"),
+                 item=musk, slot=1, campaign=summer)
+
+    def slot_one(page: Node) -> str:
+        trending = page.find(lambda node: node.attrs.get("data-rail") == "trending")
+        return trending.find(lambda node: node.attrs.get("data-slot") == "1").attrs["data-item-id"]
+
+    assert slot_one(_html(alice.get(f"/console/campaigns/{summer.pk}/"))) == musk.external_id
+    this_minute = timezone.localtime().strftime("%Y-%m-%dT%H:%M")  # what the date input sends back
+    again = _html(alice.get(f"/console/campaigns/{summer.pk}/preview/", {"preview-at": this_minute}, HTTP_HX_REQUEST="true"))
+    assert slot_one(again) == musk.external_id
+    earlier = (timezone.localtime() - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M")
+    before = _html(alice.get(f"/console/campaigns/{summer.pk}/preview/", {"preview-at": earlier}, HTTP_HX_REQUEST="true"))
+    assert slot_one(before) != musk.external_id  # a chosen past minute is still that minute

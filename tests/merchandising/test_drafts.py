@@ -130,7 +130,9 @@ def test_publish_applies_every_change_in_order_and_audit_logs_each(shop_a, merch
     actions = list(AuditEntry.objects.filter(shop=shop_a, user=merchandiser_a).order_by("pk").values_list("action", flat=True))
     assert actions == ["rail_update", "rail_update", "block_create", "draft_publish"]
     published = AuditEntry.objects.get(action="draft_publish")
-    assert published.after == {"changes": ["Retitle trending", "Retitle trending", "Block the item"]}
+    assert published.after["changes"] == ["Retitle trending", "Retitle trending", "Block the item"]
+    changes = AuditEntry.objects.filter(shop=shop_a).exclude(pk=published.pk).order_by("pk")
+    assert published.after["entries"] == list(changes.values_list("pk", flat=True))  # what a rollback reverts
     assert open_draft(shop=shop_a, user=merchandiser_a) is None
     with pytest.raises(ValidationError):
         draft_publish(draft=draft, actor=merchandiser_a)

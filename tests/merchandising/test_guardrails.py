@@ -8,15 +8,18 @@ from django.utils import timezone
 
 from catalog.models import Item
 from merchandising.models import Adjustment, Pin, Rail
+from merchandising.selectors import RULE_IMPACT_SAMPLE, rule_impact, rule_items_matched
 from merchandising.services import (
     adjustment_create,
     block_create,
     campaign_create,
     pin_create,
     rail_update,
+    draft_discard,
+    draft_open,
     rule_end,
+    rules_change,
 )
-from merchandising.services.guardrails import rule_items_matched
 from tests.factories import ItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -131,3 +134,59 @@ def test_the_pin_forms_rail_choices_show_no_raw_placeholders(console_a):
     page = console_a.get("/console/pins/").content.decode()
     assert "{seed}" not in page and "{campaign}" not in page
     assert "Because you viewed … (because-you-viewed)" in page
+
+
+def test_each_rule_row_shows_how_many_items_it_matches(console_a, pattern_shop):
+    adjustment_create(shop=pattern_shop, target="category", category="Makeup", multiplier=2)
+    block_create(shop=pattern_shop, brand="Fragrance")
+    page = console_a.get("/console/rules/").content.decode()
+    assert page.count("Matches 6 items") == 2
+
+
+def test_a_boost_changes_the_pages_of_the_sampled_shoppers_it_reorders(console_a, pattern_shop):
+    boost = adjustment_create(shop=pattern_shop, target="brand", brand="Makeup", multiplier=3)
+    impact = rule_impact(rule=boost, draft=None, now=timezone.now())
+    assert impact.sampled == RULE_IMPACT_SAMPLE
+    assert 0 < impact.changed <= impact.sampled
+    assert impact.emptied == []
+    body = console_a.get(f"/console/rules/adjustment/{boost.pk}/impact/", **HTMX).content.decode()
+    assert f"Pages changed: {impact.changed} of 20 sampled shoppers" in body
+
+
+def test_a_block_that_removes_every_candidate_of_a_rail_warns_that_it_empties_it(console_a, pattern_shop):
+    # Makeup and skin care blocked already, the shop has nothing but fragrance left to show.
+    block_create(shop=pattern_shop, category="Makeup")
+    block_create(shop=pattern_shop, category="Skin Care")
+    fragrance = block_create(shop=pattern_shop, category="Fragrance")
+    body = console_a.get(f"/console/rules/block/{fragrance.pk}/impact/", **HTMX).content.decode()
+    assert "Pages changed: 20 of 20 sampled shoppers" in body
+    assert "This block leaves “Picked for you” empty for 20 of 20 sampled shoppers" in body
+    assert "This block leaves “Trending now” empty for" in body
+
+
+def test_a_block_that_leaves_a_rail_something_to_show_gives_no_warning(console_a, pattern_shop):
+    fragrance = block_create(shop=pattern_shop, category="Fragrance")
+    body = console_a.get(f"/console/rules/block/{fragrance.pk}/impact/", **HTMX).content.decode()
+    assert "Pages changed: 20 of 20 sampled shoppers" in body
+    assert "empty for" not in body
+
+
+def test_a_rule_ended_offers_no_sample_and_a_scheduled_one_is_sampled_at_its_start(console_a, pattern_shop):
+    now = timezone.now()
+    ended = block_create(shop=pattern_shop, category="Fragrance", starts_at=now - timedelta(days=2), ends_at=now - timedelta(days=1))
+    ahead = block_create(shop=pattern_shop, category="Skin Care", starts_at=now + timedelta(days=1))
+    page = console_a.get("/console/rules/").content.decode()
+    assert page.count("Sample shoppers' pages") == 1
+    assert f"/console/rules/block/{ended.pk}/impact/" not in page
+    assert rule_impact(rule=ahead, draft=None, now=now).changed == RULE_IMPACT_SAMPLE
+
+
+def test_the_sample_reads_the_rules_as_the_open_draft_leaves_them(console_a, pattern_shop, merchandiser_a):
+    boost = adjustment_create(shop=pattern_shop, target="brand", brand="Makeup", multiplier=3)
+    draft = draft_open(shop=pattern_shop, author=merchandiser_a)
+    rules_change(shop=pattern_shop, actor=merchandiser_a, operation="rule_delete", summary="Remove", rule=boost)
+    assert rule_impact(rule=boost, draft=draft, now=timezone.now()) is None
+    body = console_a.get(f"/console/rules/adjustment/{boost.pk}/impact/", **HTMX).content.decode()
+    assert "Your draft removes this rule." in body
+    draft_discard(draft=draft, actor=merchandiser_a)
+    assert rule_impact(rule=boost, draft=None, now=timezone.now()).changed > 0

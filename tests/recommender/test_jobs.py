@@ -37,7 +37,8 @@ LEASE_S = 2.0
 def _in_flight(shop, family: str, *, started_ago: timedelta, heard_ago: timedelta | None) -> ModelVersion:
     now = timezone.now()
     return ModelVersion.objects.create(
-        shop=shop, family=family, status=ModelVersion.Status.RUNNING, device="cpu",
+        shop=shop, family=family, number=ModelVersion.objects.filter(shop=shop, family=family).count() + 1,
+        status=ModelVersion.Status.RUNNING, device="cpu",
         started_at=now - started_ago, heartbeat_at=None if heard_ago is None else now - heard_ago,
     )
 
@@ -152,7 +153,7 @@ def _test_database_url() -> str:
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_run_is_failed_once_its_lease_runs_out(shop_a, settings, tmp_path):
     settings.VITRINE_TRAIN_LEASE_S = LEASE_S
-    serving = ModelVersion.objects.create(shop=shop_a, family=Family.MF, status=ModelVersion.Status.SUCCEEDED, is_active=True)
+    serving = ModelVersion.objects.create(shop=shop_a, family=Family.MF, number=1, status=ModelVersion.Status.SUCCEEDED, is_active=True)
     version, = training_versions_create(shop=shop_a, families=[Family.MF])
     env = {
         **os.environ, "DATABASE_URL": _test_database_url(), "VITRINE_TRAIN_LEASE_S": str(LEASE_S), "VITRINE_TRAIN_DEVICE": "cpu",
@@ -242,7 +243,7 @@ def test_the_reaper_runs_every_minute_on_the_default_queue_and_expires_before_th
 def test_a_second_run_of_a_family_in_flight_is_refused_and_queues_nothing(shop_a, shop_b):
     first, = training_dispatch(shop=shop_a, families=[Family.MF])
 
-    with pytest.raises(TrainingError, match=rf"^Matrix factorization is already queued \(#{first.pk}\); train it again once that run ends\.$"):
+    with pytest.raises(TrainingError, match=rf"^Matrix factorization is already queued \(v{first.number}\); train it again once that run ends\.$"):
         training_dispatch(shop=shop_a, families=[Family.POPULARITY, Family.MF])
     ModelVersion.objects.filter(pk=first.pk).update(status=ModelVersion.Status.RUNNING)
     with pytest.raises(TrainingError, match="is already running"):
@@ -258,12 +259,12 @@ def test_a_second_run_of_a_family_in_flight_is_refused_and_queues_nothing(shop_a
 
 @pytest.mark.django_db
 def test_the_database_holds_one_run_in_flight_per_family_and_shop(shop_a):
-    ModelVersion.objects.create(shop=shop_a, family=Family.MF)
-    for status in ModelVersion.IN_FLIGHT:
+    ModelVersion.objects.create(shop=shop_a, family=Family.MF, number=1)
+    for number, status in enumerate(ModelVersion.IN_FLIGHT, start=2):
         with pytest.raises(IntegrityError, match="one_run_in_flight_per_family"), transaction.atomic():
-            ModelVersion.objects.create(shop=shop_a, family=Family.MF, status=status)
-    for status in (ModelVersion.Status.SUCCEEDED, ModelVersion.Status.FAILED):
-        ModelVersion.objects.create(shop=shop_a, family=Family.MF, status=status)
+            ModelVersion.objects.create(shop=shop_a, family=Family.MF, number=number, status=status)
+    for number, status in enumerate((ModelVersion.Status.SUCCEEDED, ModelVersion.Status.FAILED), start=2):
+        ModelVersion.objects.create(shop=shop_a, family=Family.MF, number=number, status=status)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -274,7 +275,7 @@ def test_two_processes_pressing_train_at_once_queue_one_run(shop_a):
     def other_process() -> None:
         try:
             with transaction.atomic():
-                other.append(ModelVersion.objects.create(shop=shop_a, family=Family.MF))
+                other.append(ModelVersion.objects.create(shop=shop_a, family=Family.MF, number=1))
                 inserted.set()
                 release.wait(10)
         finally:
@@ -286,7 +287,7 @@ def test_two_processes_pressing_train_at_once_queue_one_run(shop_a):
     # The other run is not committed yet: the check before the insert cannot see it, the unique index waits for it.
     threading.Timer(0.5, release.set).start()
     try:
-        with pytest.raises(TrainingError, match=r"Matrix factorization is already queued \(#\d+\)"):
+        with pytest.raises(TrainingError, match=r"Matrix factorization is already queued \(v1\)"):
             training_dispatch(shop=shop_a, families=[Family.MF])
     finally:
         release.set()
@@ -310,7 +311,7 @@ def test_the_nightly_schedule_leaves_out_the_families_already_in_flight(shop_a):
 def test_the_train_command_prints_why_it_refuses_a_family_in_flight(shop_a):
     running = _in_flight(shop_a, Family.MF, started_ago=timedelta(minutes=1), heard_ago=timedelta(seconds=1))
 
-    with pytest.raises(CommandError, match=rf"Matrix factorization is already running \(#{running.pk}\)"):
+    with pytest.raises(CommandError, match=rf"Matrix factorization is already running \(v{running.number}\)"):
         call_command("train", "--shop", shop_a.slug, "--family", Family.MF)
 
     assert ModelVersion.objects.filter(shop=shop_a).count() == 1

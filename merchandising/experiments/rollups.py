@@ -1,0 +1,282 @@
+"""Experiment rollups: each variant's outcomes per shop, experiment, day (UTC) and rail, and its distinct visitors
+and purchasers per day, kept as events are stored (catalog.signals.events_stored) so that a report never
+reads raw events.
+
+An event counts for the variant its shopper is assigned at the event's time (merchandising.experiments.
+assignment, over the experiments running then):
+- an event sent back with a string `request_id` in its context comes from a served page: its shopper is a
+  visitor that day;
+- a click or add-to-cart with a rail key counts on that rail;
+- a purchase counts when its shopper had such an event in the experiment within its attribution window
+  before it (the purchase itself included), on its rail or on rail "" without one; its revenue is its
+  quantity × the item's price; its shopper is a purchaser that day.
+Visitors and purchasers are rows of a per-day distinct table (exact, ON CONFLICT DO NOTHING), counted
+when read. Pages served are counted at serve time (homepage.rollups) on rail "" and per rail shown.
+
+An exposure that arrives after the purchase it precedes is found by a recount (`manage.py rollups_rebuild`)
+but not by the purchase's own batch: storefronts send events in order, and a recount settles the rest.
+"""
+
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import Count, Q, Sum
+
+from catalog.bounds import event_window
+from catalog.models import Event, EventType, ExperimentDay, ExperimentShopperDay, Item, Shop, Shopper
+from catalog.rollups import (
+    RAIL_OF_EVENT, REVENUE_OF_EVENT, event_rollups_rebuild, rollups_lock_exclusive, rollups_lock_shared,
+)
+from catalog.selectors import sql_rows
+
+from .assignment import TrafficSlice, assign
+from .models import Experiment, Variant
+
+COUNTED_TYPES = (EventType.IMPRESSION, EventType.CLICK, EventType.ADD_TO_CART, EventType.PURCHASE)
+RECOUNT_CHUNK = 5000
+
+_EVENTS_READ = f"""
+    SELECT e.id, e.shopper_id, s.external_id, e.type, e.occurred_at,
+           jsonb_typeof(e.context -> 'request_id') = 'string' AS exposure,
+           CASE WHEN {RAIL_OF_EVENT} THEN e.context ->> 'rail' ELSE '' END AS rail,
+           {REVENUE_OF_EVENT} AS revenue
+    FROM {Event._meta.db_table} e
+    JOIN {Shopper._meta.db_table} s ON s.id = e.shopper_id
+    LEFT JOIN {Item._meta.db_table} i ON i.id = e.item_id
+    WHERE e.shop_id = %(shop)s AND e.occurred_at BETWEEN %(earliest)s AND %(latest)s AND e.type = ANY(%(types)s)
+      AND {{events}}
+    ORDER BY e.id
+"""
+_EXPOSURES_READ = f"""
+    SELECT shopper_id, occurred_at FROM {Event._meta.db_table}
+    WHERE shop_id = %(shop)s AND shopper_id = ANY(%(shoppers)s) AND occurred_at BETWEEN %(since)s AND %(until)s
+      AND jsonb_typeof(context -> 'request_id') = 'string'
+    ORDER BY shopper_id, occurred_at
+"""
+_DAYS_ADD = f"""
+    INSERT INTO {ExperimentDay._meta.db_table} AS kept
+        (shop_id, experiment_id, variant, day, rail, pages, clicks, add_to_carts, purchases, revenue)
+    SELECT %s, experiment_id, variant, day, rail, 0, clicks, add_to_carts, purchases, revenue
+    FROM unnest(%s::bigint[], %s::varchar[], %s::date[], %s::varchar[], %s::bigint[], %s::bigint[], %s::bigint[],
+                %s::numeric[]) AS batch(experiment_id, variant, day, rail, clicks, add_to_carts, purchases, revenue)
+    ORDER BY 2, 3, 4, 5
+    ON CONFLICT (shop_id, experiment_id, variant, day, rail) DO UPDATE SET
+        clicks = kept.clicks + excluded.clicks, add_to_carts = kept.add_to_carts + excluded.add_to_carts,
+        purchases = kept.purchases + excluded.purchases, revenue = kept.revenue + excluded.revenue
+"""
+_SHOPPERS_ADD = f"""
+    INSERT INTO {ExperimentShopperDay._meta.db_table} (shop_id, experiment_id, variant, day, outcome, shopper_id)
+    SELECT %s, * FROM unnest(%s::bigint[], %s::varchar[], %s::date[], %s::varchar[], %s::bigint[])
+    ON CONFLICT DO NOTHING
+"""
+
+
+@dataclass(frozen=True)
+class _Started:
+    """An experiment that has run, as assignment needs it: its slice and its variants' keys in share order."""
+
+    experiment: Experiment
+    traffic_slice: TrafficSlice
+    variant_keys: tuple[str, ...]
+
+    def running_at(self, at: datetime) -> bool:
+        return self.experiment.started_at <= at and (self.experiment.ended_at is None or at < self.experiment.ended_at)
+
+
+@dataclass
+class _Outcomes:
+    clicks: int = 0
+    add_to_carts: int = 0
+    purchases: int = 0
+    revenue: Decimal = field(default_factory=Decimal)
+
+
+def _started(shop: Shop) -> list[_Started]:
+    experiments = list(
+        Experiment.objects.filter(shop=shop, started_at__isnull=False, traffic_offset__isnull=False).order_by("traffic_offset", "pk")
+    )
+    if not experiments:
+        return []
+    variants: dict[int, list[Variant]] = defaultdict(list)
+    # In pk order, as assignment serves them.
+    for variant in Variant.objects.filter(experiment__in=experiments).order_by("pk"):
+        variants[variant.experiment_id].append(variant)
+    return [
+        _Started(
+            experiment=experiment,
+            traffic_slice=TrafficSlice(
+                experiment_id=experiment.pk, offset=experiment.traffic_offset, share=experiment.traffic_share,
+                variant_shares=tuple(variant.share for variant in variants[experiment.pk]),
+            ),
+            variant_keys=tuple(variant.key for variant in variants[experiment.pk]),
+        )
+        for experiment in experiments
+        if variants[experiment.pk]
+    ]
+
+
+def _arm_at(shop: Shop, started: list[_Started], shopper_external_id: str, at: datetime) -> tuple[_Started, str] | None:
+    running = [one for one in started if one.running_at(at)]
+    found = assign(shop_id=shop.pk, shopper_external_id=shopper_external_id, slices=[one.traffic_slice for one in running])
+    if found is None:
+        return None
+    experiment_id, index = found
+    placed = next(one for one in running if one.experiment.pk == experiment_id)
+    return placed, placed.variant_keys[index]
+
+
+def _exposures(shop: Shop, purchases: list[tuple], longest_window: timedelta) -> dict[int, list[datetime]]:
+    """Times of each purchasing shopper's events from a served page, from the earliest window's start on."""
+    if not purchases:
+        return {}
+    params = {
+        "shop": shop.pk, "shoppers": list({row[1] for row in purchases}),
+        "since": min(row[4] for row in purchases) - longest_window, "until": max(row[4] for row in purchases),
+    }
+    found: dict[int, list[datetime]] = defaultdict(list)
+    for shopper_id, occurred_at in sql_rows(_EXPOSURES_READ, params):
+        found[shopper_id].append(occurred_at)
+    return found
+
+
+def _exposed(times: list[datetime], *, since: datetime, until: datetime) -> bool:
+    at = bisect_left(times, since)
+    return at < len(times) and times[at] <= until
+
+
+def _count(shop: Shop, started: list[_Started], rows: list[tuple]) -> None:
+    """Add these events (rows of _EVENTS_READ) to the shop's experiment rollups."""
+    days: dict[tuple[int, str, date, str], _Outcomes] = defaultdict(_Outcomes)
+    shoppers: set[tuple[int, str, date, str, int]] = set()
+    placed_rows = []
+    for row in rows:
+        arm = _arm_at(shop, started, row[2], row[4])
+        if arm is not None:
+            placed_rows.append((row, *arm))
+    purchases = [row for row, _, _ in placed_rows if row[3] == EventType.PURCHASE]
+    longest = max((timedelta(hours=one.experiment.attribution_window_hours) for one in started), default=timedelta(0))
+    exposures = _exposures(shop, purchases, longest)
+    for (_, shopper_id, _, event_type, occurred_at, exposure, rail, revenue), placed, variant in placed_rows:
+        experiment = placed.experiment
+        day = occurred_at.date()
+        if exposure:
+            shoppers.add((experiment.pk, variant, day, ExperimentShopperDay.Outcome.VISIT, shopper_id))
+        outcomes = days[(experiment.pk, variant, day, rail)]
+        if event_type == EventType.CLICK and rail:
+            outcomes.clicks += 1
+        elif event_type == EventType.ADD_TO_CART and rail:
+            outcomes.add_to_carts += 1
+        elif event_type == EventType.PURCHASE:
+            since = max(occurred_at - timedelta(hours=experiment.attribution_window_hours), experiment.started_at)
+            if exposure or _exposed(exposures.get(shopper_id, []), since=since, until=occurred_at):
+                outcomes.purchases += 1
+                outcomes.revenue += revenue or 0
+                shoppers.add((experiment.pk, variant, day, ExperimentShopperDay.Outcome.PURCHASE, shopper_id))
+    counted = {key: outcomes for key, outcomes in days.items() if outcomes.clicks or outcomes.add_to_carts or outcomes.purchases}
+    with connection.cursor() as cursor:
+        if counted:
+            keys, values = list(counted), list(counted.values())
+            cursor.execute(_DAYS_ADD, [
+                shop.pk, *([key[part] for key in keys] for part in range(4)),
+                [one.clicks for one in values], [one.add_to_carts for one in values], [one.purchases for one in values],
+                [one.revenue for one in values],
+            ])
+        if shoppers:
+            ordered = sorted(shoppers)
+            cursor.execute(_SHOPPERS_ADD, [shop.pk, *([row[part] for row in ordered] for part in range(5))])
+
+
+def _events(shop: Shop, started: list[_Started], *, event_ids: Sequence[int] | None) -> Iterator[list[tuple]]:
+    """The shop's counted events, these or all of them since its first experiment started, in chunks."""
+    earliest, latest = event_window()
+    earliest = max(earliest, min(one.experiment.started_at for one in started))
+    params = {"shop": shop.pk, "earliest": earliest, "latest": latest, "types": list(COUNTED_TYPES)}
+    if event_ids is not None:
+        yield sql_rows(_EVENTS_READ.format(events="e.id = ANY(%(ids)s)"), {**params, "ids": list(event_ids)})
+        return
+    after = 0
+    while True:
+        chunk = sql_rows(
+            _EVENTS_READ.format(events="e.id > %(after)s") + f" LIMIT {RECOUNT_CHUNK}", {**params, "after": after}
+        )
+        if not chunk:
+            return
+        yield chunk
+        after = chunk[-1][0]
+
+
+def experiment_rollups_add(*, shop: Shop, event_ids: Sequence[int]) -> None:
+    """Add these newly stored events of the shop to its experiment rollups, in the transaction that stored them."""
+    started = _started(shop)
+    if not started or not event_ids:
+        return
+    rollups_lock_shared(shop_id=shop.pk)
+    for rows in _events(shop, started, event_ids=event_ids):
+        _count(shop, started, rows)
+
+
+def experiment_rollups_rebuild(*, shop: Shop) -> None:
+    """Recount the shop's experiment rollups from its events, keeping the pages served; the caller holds the
+    shop's exclusive rollup lock (catalog.rollups.rollups_lock_exclusive) in a transaction."""
+    ExperimentShopperDay.objects.filter(shop=shop).delete()
+    ExperimentDay.objects.filter(shop=shop, pages=0).delete()
+    ExperimentDay.objects.filter(shop=shop).update(clicks=0, add_to_carts=0, purchases=0, revenue=0)
+    started = _started(shop)
+    if started:
+        for rows in _events(shop, started, event_ids=None):
+            _count(shop, started, rows)
+
+
+@dataclass(frozen=True)
+class VariantTotals:
+    variant: str
+    pages: int
+    visitors: int
+    clicks: int
+    add_to_carts: int
+    purchasers: int
+    purchases: int
+    revenue: Decimal
+
+
+def experiment_variant_totals(*, experiment: Experiment) -> list[VariantTotals]:
+    """Each variant's totals over the experiment's days, in the variants' order: what its report judges."""
+    days = ExperimentDay.objects.filter(shop_id=experiment.shop_id, experiment_id=experiment.pk)
+    sums = {
+        row["variant"]: row
+        for row in days.values("variant").annotate(
+            pages=Sum("pages", filter=Q(rail="")), clicks=Sum("clicks"), add_to_carts=Sum("add_to_carts"),
+            purchases=Sum("purchases"), revenue=Sum("revenue"),
+        )
+    }
+    distinct = (
+        ExperimentShopperDay.objects.filter(shop_id=experiment.shop_id, experiment_id=experiment.pk)
+        .values("variant", "outcome")
+        .annotate(shoppers=Count("shopper", distinct=True))
+    )
+    shoppers = {(row["variant"], row["outcome"]): row["shoppers"] for row in distinct}
+    totals = []
+    for key in experiment.variants.order_by("pk").values_list("key", flat=True):
+        row = sums.get(key, {})
+        totals.append(VariantTotals(
+            variant=key, pages=row.get("pages") or 0,
+            visitors=shoppers.get((key, ExperimentShopperDay.Outcome.VISIT), 0),
+            clicks=row.get("clicks") or 0, add_to_carts=row.get("add_to_carts") or 0,
+            purchasers=shoppers.get((key, ExperimentShopperDay.Outcome.PURCHASE), 0),
+            purchases=row.get("purchases") or 0, revenue=row.get("revenue") or Decimal(0),
+        ))
+    return totals
+
+
+def rollups_rebuild(*, shop: Shop) -> None:
+    """Recount every rollup of the shop from its stored events (pages served, which no event records, are kept),
+    while its batches wait: one that commits meanwhile is counted once, by the recount or after it."""
+    with transaction.atomic():
+        rollups_lock_exclusive(shop_id=shop.pk)
+        event_rollups_rebuild(shop=shop)
+        experiment_rollups_rebuild(shop=shop)
