@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install browser run web worker beat test test-external fuzz bench stop token
+.PHONY: install browser run web worker beat test test-external fuzz screenshots bench stop token
 
 $(INSTALLED): requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Vitrine needs Python 3.11 or newer"'
@@ -46,6 +46,17 @@ test-external: install
 # The API fuzz test with many generated requests and a new seed each run (`make test` runs a bounded, fixed-seed pass).
 fuzz: install
 	VITRINE_FUZZ_EXAMPLES=$${VITRINE_FUZZ_EXAMPLES:-300} VITRINE_FUZZ_SEED=random $(BIN)/pytest tests/test_api_fuzz.py
+
+# The README's console screenshots, taken by the browser tests that drive those pages (each test leaves its
+# screenshot in test-artifacts/screenshots/).
+SHOTS := test-artifacts/screenshots
+screenshots: install browser
+	$(BIN)/pytest -q tests/browser/test_preview_cards.py::test_the_draft_column_shows_new_moved_and_removed_cards_in_words \
+		tests/browser/test_audit_revert.py tests/browser/test_preview_cards.py::test_the_preview_shows_cards_with_an_image_a_price_and_a_clamped_title
+	mkdir -p docs/screenshots
+	cp $(SHOTS)/test_the_draft_column_shows_new_moved_and_removed_cards_in_words.png docs/screenshots/preview-draft.png
+	cp $(SHOTS)/test_the_preview_shows_cards_with_an_image_a_price_and_a_clamped_title.png docs/screenshots/preview-cards.png
+	cp $(SHOTS)/test_a_retitle_is_shown_as_a_diff_in_the_audit_log_and_reverted_in_one_click.png docs/screenshots/audit-revert.png
 
 # The benchmarks' own tools (locust), kept out of the product's requirements.txt.
 $(VENV)/.bench-installed: bench/requirements.txt $(INSTALLED)

@@ -1,13 +1,16 @@
 """Each guardrail as a merchandiser meets it: the form refuses the rule, says why beside the field, and
 nothing is saved. One page load per case."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 
 from catalog.models import Item
 from homepage.services import default_rails_ensure
 from merchandising.models import Adjustment, Pin, Rail
-from merchandising.services import pin_create
+from merchandising.services import adjustment_create, campaign_create, pin_create
 
 pytestmark = pytest.mark.browser
 
@@ -44,12 +47,13 @@ def test_the_pin_form_refuses_a_slot_past_the_rails_end(console, rails):
     assert not Pin.objects.exists()
 
 
-def _boost(console: Page, *, brand: str, multiplier: str) -> Locator:
+def _boost(console: Page, *, brand: str, multiplier: str, fill=lambda form: None) -> Locator:
     console.goto("/console/rules/")
     form = console.get_by_test_id("adjustment-form")
     form.get_by_role("radio", name="Brand").check()
     form.locator("input[name='boost-brand']").fill(brand)
     form.get_by_label("Multiplier").fill(multiplier)
+    fill(form)
     form.get_by_role("button", name="Add boost or bury").click()
     return form
 
@@ -63,6 +67,29 @@ def test_the_boost_form_refuses_a_brand_the_shop_does_not_sell(console, rails):
 def test_the_boost_form_refuses_a_times_one_boost(console, rails):
     form = _boost(console, brand="Makeup", multiplier="1")
     expect(beside(form.get_by_label("Multiplier"))).to_contain_text("×1 changes nothing: above 1 boosts, below 1 buries.")
+    assert not Adjustment.objects.exists()
+
+
+def test_the_boost_form_refuses_the_same_boost_twice(console, rails, pattern_shop):
+    adjustment_create(shop=pattern_shop, target="brand", brand="Makeup", multiplier=2.0)
+    form = _boost(console, brand="Makeup", multiplier="3")
+    expect(beside(form.locator("input[name='boost-brand']"))).to_contain_text("already applies to the same items")
+    assert Adjustment.objects.count() == 1
+
+
+def test_the_boost_form_refuses_a_start_after_its_campaign_ends(console, rails, pattern_shop):
+    now = timezone.now()
+    campaign_create(shop=pattern_shop, name="Summer glow", starts_at=now, ends_at=now + timedelta(days=7))
+    late = f"{now + timedelta(days=10):%Y-%m-%dT%H:%M}"
+
+    def in_campaign_too_late(form: Locator):
+        form.locator("select[name='boost-campaign']").select_option(label="Summer glow")
+        form.locator("input[name='boost-starts_at']").fill(late)
+
+    form = _boost(console, brand="Makeup", multiplier="2", fill=in_campaign_too_late)
+    expect(beside(form.locator("input[name='boost-starts_at']"))).to_contain_text(
+        "Starts after the campaign “Summer glow” ends"
+    )
     assert not Adjustment.objects.exists()
 
 
