@@ -10,7 +10,7 @@ from django.utils import timezone
 from catalog.models import Item
 from homepage.services import default_rails_ensure
 from merchandising.models import Adjustment, AuditEntry, Campaign, Pin, Rail, RailKind
-from merchandising.services import campaign_create
+from merchandising.services import block_create, campaign_create
 
 pytestmark = pytest.mark.django_db
 
@@ -220,3 +220,16 @@ def test_another_shops_campaign_is_a_404_everywhere(alice, pattern_shop, shop_b)
         assert alice.post(f"/console/campaigns/{theirs.pk}/{url}", {"name": "Taken"}, **HTMX).status_code == 404, url
     assert alice.get("/console/campaigns/99999999999999999999/").status_code == 404
     assert Campaign.objects.get(pk=theirs.pk).name == "B only" and not Rail.objects.filter(campaign=theirs).exists()
+
+
+def test_a_rule_made_seconds_ago_shows_in_the_preview_of_the_minute_under_way(alice, pattern_shop):
+    now = timezone.now()
+    running = campaign_create(shop=pattern_shop, name="Running", starts_at=now - timedelta(days=1), ends_at=now + timedelta(days=1))
+    default_rails_ensure(shop=pattern_shop)
+    lipstick = Item.objects.get(shop=pattern_shop, title="Plum lipstick")
+    assert "Plum lipstick" in _preview(alice, running, now)
+
+    block_create(shop=pattern_shop, item=lipstick, starts_at=timezone.now())
+
+    # The date input names the minute only, the one under way: it stands for now, not for its first second.
+    assert "Plum lipstick" not in _preview(alice, running, timezone.now().replace(second=0, microsecond=0))
