@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from .views import audit, campaigns, drafts, models, overview, pins, preview, rails, rules, shell
+from .views import audit, campaigns, drafts, experiments, models, overview, pins, preview, rails, rules, shell
 
 console = [
     path("", overview.overview, name="console-overview"),
@@ -13,6 +13,7 @@ console = [
     path("preview/", include(preview.urlpatterns)),
     path("draft/", include(drafts.urlpatterns)),
     path("models/", include(models.urlpatterns)),
+    path("experiments/", include(experiments.urlpatterns)),
 ]
 
 urlpatterns = [

@@ -56,3 +56,9 @@ def time_left_words(done_at: datetime | None, now: datetime | None = None) -> st
         return f"about {round(left_s / MINUTE_S)} min left"
     hours, minutes = divmod(round(left_s / MINUTE_S), 60)
     return f"about {hours} h {minutes} min left" if minutes else f"about {hours} h left"
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    """A fraction as "4.1 %", "—" when there is none yet."""
+    return "—" if value is None else f"{value * 100:.{digits}f} %"
+

@@ -17,6 +17,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from homepage.services import default_rails_ensure
+from merchandising.experiments.services import experiment_create
 from merchandising.models import AuditEntry
 from merchandising.services.drafts import draft_open, rules_change
 from merchandising.services.rules import adjustment_create, block_create, campaign_create, pin_create
@@ -70,6 +71,7 @@ class ShopAObjects:
     change: int
     draft: int
     entry: int
+    experiment: int
 
 
 # Where a URL acts: in the caller's own shop (SHOP), on one of shop A's objects (A), or for a shopper id that only
@@ -178,6 +180,11 @@ CASES: dict[str, Case] = {
     "console-models-rollback": Case("post", SHOP, lambda objects: FAMILY),
     "console-models-version": Case("get", A, pk("version")),
     "console-models-promote": Case("post", A, pk("version")),
+    "console-experiments": Case("get", SHOP),
+    "console-experiment": Case("get", A, pk("experiment")),
+    "console-experiment-start": Case("post", A, pk("experiment")),
+    "console-experiment-stop": Case("post", A, pk("experiment")),
+    "console-experiment-ship": Case("post", A, pk("experiment")),
 }
 
 BY_WHERE = {
@@ -249,6 +256,7 @@ def objects(shop_a, shop_b, merchandiser_a) -> ShopAObjects:
         change=change.pk,
         draft=change.draft_id,
         entry=AuditEntry.objects.filter(shop=shop_a).latest("pk").pk,  # the block's creation: reverting deletes it
+        experiment=experiment_create(shop=shop_a, actor=None, name="Matrix", primary_metric="conversion").pk,
     )
 
 

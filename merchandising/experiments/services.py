@@ -154,3 +154,28 @@ def experiment_ship(*, experiment: Experiment, actor, variant: Variant) -> Exper
     elif variant.kind == Variant.Kind.MODEL_VERSION:
         version_promote(version=variant.model_version)
     return _ended(experiment, actor=actor, action="experiment_ship", status=Experiment.Status.SHIPPED, shipped=variant)
+
+
+@transaction.atomic
+def experiment_against_control_create(
+    *, shop: Shop, actor, name: str, primary_metric: str, challenger_kind: str, challenger_share: float,
+    draft: Draft | None = None, model_version: ModelVersion | None = None, **fields,
+) -> Experiment:
+    """A draft experiment of control (the live page) against one challenger: a draft's rules, a model version,
+    or the page without personalization. `challenger_share` of its shoppers see the challenger."""
+    experiment = experiment_create(shop=shop, actor=actor, name=name, primary_metric=primary_metric, **fields)
+    variant_add(experiment=experiment, actor=actor, key="control", name="Control", share=1.0 - challenger_share,
+                kind=Variant.Kind.CONTROL)
+    variant_add(
+        experiment=experiment, actor=actor, key="b", name=f"B: {_challenger_name(challenger_kind, draft, model_version)}",
+        share=challenger_share, kind=challenger_kind, draft=draft, model_version=model_version,
+    )
+    return experiment
+
+
+def _challenger_name(kind: str, draft: Draft | None, model_version: ModelVersion | None) -> str:
+    if draft is not None:
+        return f"draft #{draft.pk} of {draft.author}"
+    if model_version is not None:
+        return model_version.label
+    return Variant.Kind(kind).label

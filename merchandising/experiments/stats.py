@@ -570,8 +570,8 @@ def decision_text(
         advice = f"keep running ~{days} more day{'' if days == 1 else 's'} to reach {bar}"
     return (
         f"{variant}: {_chance(probability)} likely better than control on {metric}, "
-        f"{_signed_percent(lift.estimate)} ({_signed_percent(lift.low)} to "
-        f"{_signed_percent(lift.high)}); expected loss if shipped {expected_loss * 100:.2f} %; "
+        f"{signed_percent(lift.estimate)} ({signed_percent(lift.low)} to "
+        f"{signed_percent(lift.high)}); expected loss if shipped {expected_loss * 100:.2f} %; "
         f"{advice}."
     )
 
@@ -668,7 +668,7 @@ def _chance(probability: float) -> str:
     return f"{percent} %"
 
 
-def _signed_percent(fraction: float) -> str:
+def signed_percent(fraction: float) -> str:
     value = round(fraction * 100, 1)
     if value > 0:
         return f"+{value:.1f} %"

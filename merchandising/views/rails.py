@@ -148,10 +148,20 @@ def rail_move(request, shop, pk: int):
             return _respond(request, shop, pk, whole_list=True)
         keys[here], keys[there] = keys[there], keys[here]
         summary = f"Rail {rail.key} moved {form.cleaned_data['direction']}, to place {there + 1}"
-        if console_change(request, form, operation="rails_reorder", summary=summary, keys=keys) is not None:
-            if not request.htmx:
-                return redirect("console-rails")
-            return changed_response(request, _respond(request, shop, pk, whole_list=True))
+        return _reordered(request, shop, pk, form, keys=keys, summary=summary)
+    return _refused(request, shop, pk, form)
+
+
+def _reordered(request, shop, pk: int | None, form, *, keys: list[str], summary: str):
+    """The page order saved (or held in the draft) and the whole list answered; a refusal says why on row pk."""
+    if console_change(request, form, operation="rails_reorder", summary=summary, keys=keys) is None:
+        return _refused(request, shop, pk, form)
+    if not request.htmx:
+        return redirect("console-rails")
+    return changed_response(request, _respond(request, shop, pk, whole_list=True))
+
+
+def _refused(request, shop, pk: int | None, form):
     errors = [message for messages in form.errors.values() for message in messages]
     return _respond(request, shop, pk, status=400, whole_list=True, errors=errors)
 
@@ -183,12 +193,8 @@ def rail_order(request, shop):
         summary = f"Rail {moved} moved to place {keys.index(moved) + 1}" if moved else (
             f"Rails reordered: {', '.join(keys)}"
         )
-        if console_change(request, form, operation="rails_reorder", summary=summary, keys=keys) is not None:
-            if not request.htmx:
-                return redirect("console-rails")
-            return changed_response(request, _respond(request, shop, first, whole_list=True))
-    errors = [message for messages in form.errors.values() for message in messages]
-    return _respond(request, shop, first, status=400, whole_list=True, errors=errors)
+        return _reordered(request, shop, first, form, keys=keys, summary=summary)
+    return _refused(request, shop, first, form)
 
 
 @require_POST

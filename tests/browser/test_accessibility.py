@@ -17,7 +17,7 @@ pytestmark = pytest.mark.browser
 
 BLOCKING = {"serious", "critical"}
 CONSOLE_PAGES = ["/console/", "/console/rails/", "/console/pins/", "/console/rules/", "/console/campaigns/",
-                 "/console/preview/", "/console/models/", "/console/audit/"]
+                 "/console/preview/", "/console/models/", "/console/audit/", "/console/experiments/"]
 
 
 @pytest.fixture

@@ -1,0 +1,153 @@
+"""An experiment's results page, read from its rollups: each variant's figures, and against control the lift,
+the probability to beat it and the expected loss of shipping, with the sample ratio check and a plain sentence.
+
+Rates are judged per trial: conversion per visitor, clicks and add-to-carts per page served (a page counts
+as one trial, so a rate over one page is held at one). Revenue per visitor is shown but not judged: a
+comparison of means needs each visitor's revenue, which the daily rollups do not keep."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from catalog.models import Event, EventType
+
+from .models import Experiment, Variant
+from .rollups import VariantTotals, experiment_variant_totals
+from .stats import (
+    ExpectedLoss,
+    Interval,
+    RateCounts,
+    SampleRatioCheck,
+    decision_text,
+    expected_loss,
+    probability_to_beat,
+    days_needed,
+    relative_lift,
+    sample_ratio_mismatch,
+    sample_size_per_variant,
+)
+
+Metric = Experiment.Metric
+RECENT_DAYS = 14
+# What each judged metric counts: its successes and its trials, from a variant's totals.
+RATES = {
+    Metric.CONVERSION: lambda totals: (totals.purchasers, totals.visitors),
+    Metric.CLICK_THROUGH: lambda totals: (totals.clicks, totals.pages),
+    Metric.ADD_TO_CART_RATE: lambda totals: (totals.add_to_carts, totals.pages),
+}
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A variant against control on the experiment's primary metric."""
+
+    probability: float
+    lift: Interval
+    loss: ExpectedLoss
+    sentence: str
+
+
+@dataclass(frozen=True)
+class VariantRow:
+    variant: Variant
+    totals: VariantTotals
+    rates: dict[str, float | None]
+    revenue_per_visitor: Decimal | None
+    judgement: Judgement | None
+
+
+@dataclass(frozen=True)
+class ExperimentReport:
+    experiment: Experiment
+    rows: list[VariantRow]
+    ratio: SampleRatioCheck | None
+    judged: bool  # False when the primary metric is one the rollups cannot judge (revenue per visitor)
+    days_running: float
+
+
+def _rate_counts(metric: str, totals: VariantTotals) -> RateCounts:
+    successes, trials = RATES[metric](totals)
+    return RateCounts(successes=min(successes, trials), trials=trials)
+
+
+def _rates(totals: VariantTotals) -> dict[str, float | None]:
+    rates = {}
+    for metric, counts in RATES.items():
+        successes, trials = counts(totals)
+        rates[metric] = successes / trials if trials else None
+    return rates
+
+
+def _judgement(experiment: Experiment, variant: Variant, control: VariantTotals, totals: VariantTotals) -> Judgement:
+    metric = experiment.primary_metric
+    control_counts, variant_counts = _rate_counts(metric, control), _rate_counts(metric, totals)
+    probability = probability_to_beat(control_counts, variant_counts)
+    lift = relative_lift(control_counts, variant_counts)
+    loss = expected_loss(control_counts, variant_counts)
+    sentence = decision_text(
+        variant=variant.name, metric=Metric(metric).label.lower(), probability=probability, lift=lift,
+        expected_loss=loss.relative,
+    )
+    return Judgement(probability=probability, lift=lift, loss=loss, sentence=sentence)
+
+
+def _ratio_check(variants: list[Variant], totals: list[VariantTotals]) -> SampleRatioCheck | None:
+    if len(variants) < 2 or any(variant.share <= 0 for variant in variants):
+        return None
+    return sample_ratio_mismatch(observed=[row.visitors for row in totals], expected_shares=[v.share for v in variants])
+
+
+def experiment_report(*, experiment: Experiment) -> ExperimentReport:
+    variants = list(experiment.variants.select_related("draft", "model_version").order_by("pk"))
+    totals = experiment_variant_totals(experiment=experiment)
+    control = next((row for variant, row in zip(variants, totals) if variant.kind == Variant.Kind.CONTROL), None)
+    judged = experiment.primary_metric in RATES
+    rows = [
+        VariantRow(
+            variant=variant, totals=row, rates=_rates(row),
+            revenue_per_visitor=(row.revenue / row.visitors).quantize(Decimal("0.01")) if row.visitors else None,
+            judgement=(
+                _judgement(experiment, variant, control, row)
+                if judged and control is not None and variant.kind != Variant.Kind.CONTROL else None
+            ),
+        )
+        for variant, row in zip(variants, totals)
+    ]
+    started = experiment.started_at
+    days = ((experiment.ended_at or timezone.now()) - started).total_seconds() / 86400 if started else 0.0
+    return ExperimentReport(
+        experiment=experiment, rows=rows, ratio=_ratio_check(variants, totals), judged=judged, days_running=days,
+    )
+
+
+@dataclass(frozen=True)
+class LengthEstimate:
+    """How long the experiment must run to detect `effect` on conversion, from the shop's recent traffic."""
+
+    effect: float
+    daily_visitors: float
+    baseline: float
+    visitors_per_variant: int | None
+    days: int | None
+
+
+def experiment_length_estimate(*, experiment: Experiment, effect: float = 0.1) -> LengthEstimate:
+    """Visitors and days needed for a relative change `effect` of conversion (shoppers who purchase among those
+    seen), at 5 % significance and 80 % power, from the shop's last RECENT_DAYS days of events. Read once,
+    before the start: the results themselves come from rollups."""
+    since = timezone.now() - timedelta(days=RECENT_DAYS)
+    recent = Event.objects.filter(shop_id=experiment.shop_id, occurred_at__gte=since).aggregate(
+        shoppers=Count("shopper", distinct=True),
+        purchasers=Count("shopper", distinct=True, filter=Q(type=EventType.PURCHASE)),
+    )
+    daily, baseline = recent["shoppers"] / RECENT_DAYS, (recent["purchasers"] / recent["shoppers"] if recent["shoppers"] else 0.0)
+    shares = [experiment.traffic_share * variant.share for variant in experiment.variants.all() if variant.share > 0]
+    try:
+        visitors = sample_size_per_variant(baseline_rate=baseline, relative_mde=effect)
+        days = days_needed(visitors_per_variant=visitors, daily_visitors=daily, traffic_shares=shares)
+    except ValueError:  # no traffic, no purchase yet, or no variants: nothing to estimate from
+        visitors, days = None, None
+    return LengthEstimate(effect=effect, daily_visitors=daily, baseline=baseline, visitors_per_variant=visitors, days=days)

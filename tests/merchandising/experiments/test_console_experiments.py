@@ -1,0 +1,128 @@
+"""The Experiments pages: a draft or a model version tested against the live page, from "Test this …" to the
+results read from the rollups and "Ship"."""
+
+from datetime import date
+
+import pytest
+
+from catalog.models import ExperimentDay, ExperimentShopperDay, Shopper
+from homepage.services import default_rails_ensure
+from merchandising.experiments.models import Experiment, Variant
+from merchandising.models import AuditEntry, Draft, Rail
+from merchandising.services import draft_open, rules_change
+from recommender.models import Family, ModelVersion
+
+pytestmark = pytest.mark.django_db
+
+OUTCOME = ExperimentShopperDay.Outcome
+
+
+@pytest.fixture
+def alice(client, merchandiser_a):
+    client.force_login(merchandiser_a)
+    return client
+
+
+@pytest.fixture
+def draft(shop_a, merchandiser_a) -> Draft:
+    rail = default_rails_ensure(shop=shop_a)[0]
+    draft = draft_open(shop=shop_a, author=merchandiser_a)
+    rules_change(shop=shop_a, actor=merchandiser_a, operation="rail_update", summary="Retitle", rail=rail, title="Just for you")
+    return draft
+
+
+def _outcomes(experiment: Experiment, variant: str, *, visitors: int, purchasers: int, pages: int, clicks: int) -> None:
+    """The rollups of `visitors` shoppers of one variant today, `purchasers` of them buying."""
+    shoppers = Shopper.objects.bulk_create(
+        Shopper(shop=experiment.shop, external_id=f"{variant}-{number}") for number in range(visitors)
+    )
+    today = date.today()
+    ExperimentDay.objects.create(
+        shop=experiment.shop, experiment_id=experiment.pk, variant=variant, day=today, pages=pages, clicks=clicks,
+        purchases=purchasers,
+    )
+    ExperimentShopperDay.objects.bulk_create([
+        *(ExperimentShopperDay(shop=experiment.shop, experiment_id=experiment.pk, variant=variant, day=today,
+                               outcome=OUTCOME.VISIT, shopper=shopper) for shopper in shoppers),
+        *(ExperimentShopperDay(shop=experiment.shop, experiment_id=experiment.pk, variant=variant, day=today,
+                               outcome=OUTCOME.PURCHASE, shopper=shopper) for shopper in shoppers[:purchasers]),
+    ])
+
+
+def _create(alice, challenger: str, **fields) -> Experiment:
+    data = {"name": "New title", "challenger": challenger, "primary_metric": "conversion", "traffic_percent": 100,
+            "challenger_percent": 50, **fields}
+    response = alice.post("/console/experiments/", data)
+    experiment = Experiment.objects.latest("pk")
+    assert response.status_code == 302 and response["Location"] == f"/console/experiments/{experiment.pk}/"
+    return experiment
+
+
+def test_a_draft_is_tested_started_judged_and_shipped_from_the_console(alice, shop_a, draft):
+    bar = alice.get("/console/rails/").content.decode()
+    assert f'href="/console/experiments/?draft={draft.pk}#new-experiment">Test this draft' in bar
+    form = alice.get(f"/console/experiments/?draft={draft.pk}").content.decode()
+    assert f'<option value="draft:{draft.pk}" selected>' in form
+
+    experiment = _create(alice, f"draft:{draft.pk}")
+    control, b = experiment.variants.order_by("pk")
+    assert (control.kind, control.share, b.kind, b.draft, b.share) == (Variant.Kind.CONTROL, 0.5, Variant.Kind.DRAFT, draft, 0.5)
+    assert 'data-testid="experiment-estimate"' in alice.get(f"/console/experiments/{experiment.pk}/").content.decode()
+
+    alice.post(f"/console/experiments/{experiment.pk}/start/")
+    experiment.refresh_from_db()
+    assert experiment.status == Experiment.Status.RUNNING
+    _outcomes(experiment, "control", visitors=400, purchasers=20, pages=800, clicks=40)
+    _outcomes(experiment, "b", visitors=400, purchasers=48, pages=800, clicks=90)
+
+    page = alice.get(f"/console/experiments/{experiment.pk}/").content.decode()
+    decision = page.split('data-testid="decision-b"')[1].split("</p>")[0]
+    assert "likely better than control on conversion rate" in decision and "ready to ship at 95 %" in decision
+    assert "12.0 %" in page and "5.0 %" in page  # each variant's conversion
+    assert "Traffic split as planned" in page
+
+    alice.post(f"/console/experiments/{experiment.pk}/ship/", {"variant": b.pk})
+    experiment.refresh_from_db()
+    draft.refresh_from_db()
+    assert experiment.status == Experiment.Status.SHIPPED and experiment.shipped_variant == b
+    assert draft.published_at is not None and Rail.objects.get(shop=shop_a, title="Just for you")
+    assert AuditEntry.objects.filter(shop=shop_a, action="experiment_ship").exists()
+
+
+def test_a_lopsided_split_is_flagged_loudly(alice, shop_a, draft):
+    experiment = _create(alice, "holdout")
+    alice.post(f"/console/experiments/{experiment.pk}/start/")
+    _outcomes(experiment, "control", visitors=200, purchasers=10, pages=200, clicks=10)
+    _outcomes(experiment, "b", visitors=300, purchasers=15, pages=300, clicks=15)
+
+    page = alice.get(f"/console/experiments/{experiment.pk}/").content.decode()
+    assert 'role="alert" data-testid="experiment-srm">Traffic split looks wrong' in page
+
+
+def test_a_model_version_is_tested_from_its_page(alice, shop_a):
+    ModelVersion.objects.create(shop=shop_a, family=Family.MF, number=1, status=ModelVersion.Status.SUCCEEDED, is_active=True)
+    waiting = ModelVersion.objects.create(shop=shop_a, family=Family.MF, number=2, status=ModelVersion.Status.SUCCEEDED)
+    page = alice.get(f"/console/models/versions/{waiting.pk}/").content.decode()
+    assert f'href="/console/experiments/?version={waiting.pk}#new-experiment">Test this version' in page
+
+    experiment = _create(alice, f"version:{waiting.pk}", challenger_percent=20)
+    b = experiment.variants.get(key="b")
+    assert (b.kind, b.model_version, b.share, b.name) == (Variant.Kind.MODEL_VERSION, waiting, 0.2, "B: Matrix factorization v2")
+
+
+def test_the_form_says_what_is_wrong_and_creates_nothing(alice, shop_a):
+    response = alice.post("/console/experiments/", {
+        "name": "", "challenger": "draft:999", "primary_metric": "conversion", "traffic_percent": 0, "challenger_percent": 100,
+    })
+    page = response.content.decode()
+    assert response.status_code == 400 and not Experiment.objects.exists()
+    assert "Select a valid choice" in page and "greater than or equal to 1" in page and "less than or equal to 99" in page
+
+
+def test_starting_without_room_says_why(alice, shop_a, draft):
+    first, second = _create(alice, "holdout"), _create(alice, f"draft:{draft.pk}")
+    alice.post(f"/console/experiments/{first.pk}/start/")
+    page = alice.post(f"/console/experiments/{second.pk}/start/", follow=True).content.decode()
+    assert "the running experiments leave 0% free" in page
+    second.refresh_from_db()
+    assert second.status == Experiment.Status.DRAFT
