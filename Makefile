@@ -52,11 +52,13 @@ fuzz: install
 SHOTS := test-artifacts/screenshots
 screenshots: install browser
 	$(BIN)/pytest -q tests/browser/test_preview_cards.py::test_the_draft_column_shows_new_moved_and_removed_cards_in_words \
-		tests/browser/test_audit_revert.py tests/browser/test_preview_cards.py::test_the_preview_shows_cards_with_an_image_a_price_and_a_clamped_title
+		tests/browser/test_audit_revert.py tests/browser/test_experiments.py \
+		tests/browser/test_preview_cards.py::test_the_preview_shows_cards_with_an_image_a_price_and_a_clamped_title
 	mkdir -p docs/screenshots
 	cp $(SHOTS)/test_the_draft_column_shows_new_moved_and_removed_cards_in_words.png docs/screenshots/preview-draft.png
 	cp $(SHOTS)/test_the_preview_shows_cards_with_an_image_a_price_and_a_clamped_title.png docs/screenshots/preview-cards.png
 	cp $(SHOTS)/test_a_retitle_is_shown_as_a_diff_in_the_audit_log_and_reverted_in_one_click.png docs/screenshots/audit-revert.png
+	cp $(SHOTS)/test_a_draft_is_tested_started_and_shipped_from_the_console.png docs/screenshots/experiment.png
 
 # The benchmarks' own tools (locust), kept out of the product's requirements.txt.
 $(VENV)/.bench-installed: bench/requirements.txt $(INSTALLED)

@@ -2,6 +2,7 @@
 
 from django.dispatch import Signal
 
-# A person made a version serve from outside the console (the admin's promote action), which logs its own:
-# sent with version, serving_before (the version it replaced, or None) and actor.
+# A version began to serve outside the console, which logs its own: by the admin's promote action (actor: the
+# admin), or by its training run, which beat the serving one by the margin (actor: None). Sent with version,
+# serving_before (the version it replaced, or None) and actor.
 version_promoted = Signal()

@@ -18,7 +18,8 @@ from kombu.exceptions import OperationalError
 from catalog.models import Shop
 
 from ..models import Family, ModelVersion
-from ..selectors import FAMILY_ORDER, shop_arrays_load
+from ..selectors import FAMILY_ORDER, active_version, shop_arrays_load
+from ..signals import version_promoted
 from .embeddings import VECTORS_FOLDER, item_embeddings_refresh, serving_encoder, text_hash, text_model_path
 from .registry import promotion_held_back, version_promote
 
@@ -408,7 +409,9 @@ def model_version_train(*, version: ModelVersion, promote: bool = True, echo=Non
         version.progress_message, version.held_back = f"done; not serving: {held_back}"[:300], held_back[:300]
         ModelVersion.objects.filter(pk=version.pk).update(progress_message=version.progress_message, held_back=version.held_back)
     elif promote:
+        serving = active_version(shop=version.shop, family=version.family)
         version_promote(version=version)
+        version_promoted.send(sender=ModelVersion, version=version, serving_before=serving, actor=None)
     return version
 
 

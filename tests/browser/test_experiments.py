@@ -4,6 +4,7 @@ from playwright.sync_api import expect
 from homepage.services import default_rails_ensure
 from merchandising.experiments.models import Experiment
 from merchandising.models import Rail
+from tests.experiments import experiment_outcomes
 
 pytestmark = pytest.mark.browser
 
@@ -28,8 +29,13 @@ def test_a_draft_is_tested_started_and_shipped_from_the_console(console, pattern
     console.get_by_role("button", name="Start").click()
     expect(console.get_by_test_id("experiment-status")).to_have_text("running")
     expect(console.get_by_test_id("variant-b")).to_contain_text("30 %")
+    experiment = Experiment.objects.get()
+    experiment_outcomes(experiment, "control", visitors=700, purchasers=35, pages=1400, clicks=70)
+    experiment_outcomes(experiment, "b", visitors=300, purchasers=27, pages=600, clicks=45)
+    console.reload()
+    expect(console.get_by_test_id("decision-b")).to_contain_text("likely better than control on conversion rate")
 
-    draft = Experiment.objects.get().variants.get(key="b").draft
+    draft = experiment.variants.get(key="b").draft
     console.get_by_label("Ship").select_option(label=f"B: draft #{draft.pk} of alice")
     console.get_by_role("button", name="Ship to everyone").click()
     expect(console.get_by_test_id("experiment-status")).to_contain_text("shipped")

@@ -9,6 +9,7 @@ import pytest
 from django.apps import apps
 from django.utils import timezone
 
+from merchandising.models import AuditEntry
 from recommender.models import Family, ModelVersion
 from recommender.selectors import active_version
 from recommender.services import model_version_train, training_versions_create
@@ -135,6 +136,11 @@ def test_a_retrain_as_good_as_the_serving_version_waits_for_a_person_and_one_two
 
     assert better.number == 3 and better.held_back == ""
     assert active_version(shop=pattern_shop, family=Family.POPULARITY) == better
+    # Each promotion by training is in the shop's audit log, by no person, revertable as a console promotion is.
+    promotions = AuditEntry.objects.filter(shop=pattern_shop, action="model_promote").order_by("pk")
+    assert [(entry.user, entry.before, entry.after) for entry in promotions] == [
+        (None, {"serving": None}, {"serving": first.pk}), (None, {"serving": first.pk}, {"serving": better.pk}),
+    ]
 
 
 def test_a_run_reports_each_phase_in_order_and_evaluation_reports_its_own_progress(pattern_shop, train):

@@ -29,7 +29,7 @@ class Command(BaseCommand):
                             help="Multiply the click probability on pages of this variant, e.g. b=+10%%; repeatable.")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--url", default=f"http://{env_str('VITRINE_BIND', '127.0.0.1:8000')}")
-        parser.add_argument("--key", default=None, help="Storefront API key (default: the demo key `make run` printed).")
+        parser.add_argument("--key", default=None, help="Storefront API key, written --key=KEY since a key may start with a dash (default: the demo key `make run` printed).")
         parser.add_argument("--data", default=settings.VITRINE_DEMO_DATA, help="Dataset folder ($VITRINE_DEMO_DATA).")
         parser.add_argument("--holdout", type=int, default=DEFAULT_HOLDOUT, help="Last items of each sequence a shopper likes.")
         parser.add_argument("--workers", type=int, default=4, help="Visits in flight at once (default 4).")

@@ -1,21 +1,16 @@
 """The Experiments pages: a draft or a model version tested against the live page, from "Test this …" to the
 results read from the rollups and "Ship"."""
 
-from datetime import date
-
 import pytest
 
-from catalog.models import ExperimentDay, ExperimentShopperDay, Shopper
 from homepage.services import default_rails_ensure
 from merchandising.experiments.models import Experiment, Variant
 from merchandising.models import AuditEntry, Draft, Rail
 from merchandising.services import draft_open, rules_change
 from recommender.models import Family, ModelVersion
+from tests.experiments import experiment_outcomes
 
 pytestmark = pytest.mark.django_db
-
-OUTCOME = ExperimentShopperDay.Outcome
-
 
 @pytest.fixture
 def alice(client, merchandiser_a):
@@ -29,24 +24,6 @@ def draft(shop_a, merchandiser_a) -> Draft:
     draft = draft_open(shop=shop_a, author=merchandiser_a)
     rules_change(shop=shop_a, actor=merchandiser_a, operation="rail_update", summary="Retitle", rail=rail, title="Just for you")
     return draft
-
-
-def _outcomes(experiment: Experiment, variant: str, *, visitors: int, purchasers: int, pages: int, clicks: int) -> None:
-    """The rollups of `visitors` shoppers of one variant today, `purchasers` of them buying."""
-    shoppers = Shopper.objects.bulk_create(
-        Shopper(shop=experiment.shop, external_id=f"{variant}-{number}") for number in range(visitors)
-    )
-    today = date.today()
-    ExperimentDay.objects.create(
-        shop=experiment.shop, experiment_id=experiment.pk, variant=variant, day=today, pages=pages, clicks=clicks,
-        purchases=purchasers,
-    )
-    ExperimentShopperDay.objects.bulk_create([
-        *(ExperimentShopperDay(shop=experiment.shop, experiment_id=experiment.pk, variant=variant, day=today,
-                               outcome=OUTCOME.VISIT, shopper=shopper) for shopper in shoppers),
-        *(ExperimentShopperDay(shop=experiment.shop, experiment_id=experiment.pk, variant=variant, day=today,
-                               outcome=OUTCOME.PURCHASE, shopper=shopper) for shopper in shoppers[:purchasers]),
-    ])
 
 
 def _create(alice, challenger: str, **fields) -> Experiment:
@@ -72,8 +49,8 @@ def test_a_draft_is_tested_started_judged_and_shipped_from_the_console(alice, sh
     alice.post(f"/console/experiments/{experiment.pk}/start/")
     experiment.refresh_from_db()
     assert experiment.status == Experiment.Status.RUNNING
-    _outcomes(experiment, "control", visitors=400, purchasers=20, pages=800, clicks=40)
-    _outcomes(experiment, "b", visitors=400, purchasers=48, pages=800, clicks=90)
+    experiment_outcomes(experiment, "control", visitors=400, purchasers=20, pages=800, clicks=40)
+    experiment_outcomes(experiment, "b", visitors=400, purchasers=48, pages=800, clicks=90)
 
     page = alice.get(f"/console/experiments/{experiment.pk}/").content.decode()
     decision = page.split('data-testid="decision-b"')[1].split("</p>")[0]
@@ -92,8 +69,8 @@ def test_a_draft_is_tested_started_judged_and_shipped_from_the_console(alice, sh
 def test_a_lopsided_split_is_flagged_loudly(alice, shop_a, draft):
     experiment = _create(alice, "holdout")
     alice.post(f"/console/experiments/{experiment.pk}/start/")
-    _outcomes(experiment, "control", visitors=200, purchasers=10, pages=200, clicks=10)
-    _outcomes(experiment, "b", visitors=300, purchasers=15, pages=300, clicks=15)
+    experiment_outcomes(experiment, "control", visitors=200, purchasers=10, pages=200, clicks=10)
+    experiment_outcomes(experiment, "b", visitors=300, purchasers=15, pages=300, clicks=15)
 
     page = alice.get(f"/console/experiments/{experiment.pk}/").content.decode()
     assert 'role="alert" data-testid="experiment-srm">Traffic split looks wrong' in page

@@ -183,7 +183,7 @@ def test_the_command_plays_a_dataset_against_the_server_and_prints_each_variants
     _dataset_write(pattern_shop, tmp_path)
     out = StringIO()
 
-    call_command("simulate_storefront", "--shop", "shop-a", "--key", key, "--url", live_server.url, "--data", str(tmp_path),
+    call_command("simulate_storefront", "--shop", "shop-a", f"--key={key}", "--url", live_server.url, "--data", str(tmp_path),
                  "--rate", "600/min", "--minutes", "0.05", "--effect", "b=+10%", stdout=out)
 
     printed = out.getvalue()
@@ -192,4 +192,4 @@ def test_the_command_plays_a_dataset_against_the_server_and_prints_each_variants
     pages = int(re.search(r"^(\d+) pages in \d+ s", printed, re.MULTILINE).group(1))
     assert 1 <= pages <= 31  # 10 a second for 3 s, then it stops by itself
     with pytest.raises(CommandError, match="not a key of the shop 'shop-b'"):
-        call_command("simulate_storefront", "--shop", "shop-b", "--key", key, "--url", live_server.url, "--data", str(tmp_path))
+        call_command("simulate_storefront", "--shop", "shop-b", f"--key={key}", "--url", live_server.url, "--data", str(tmp_path))
