@@ -24,6 +24,12 @@ def beat_schedule() -> dict:
             "schedule": crontab(minute="*"),
             "options": {"expires": 50},
         },
+        # Bandit experiments move their traffic toward the better variants once an hour.
+        "reallocate-bandit-experiments": {
+            "task": "merchandising.tasks.bandits_reallocate_task",
+            "schedule": crontab(minute=5),
+            "options": {"expires": 3000},
+        },
         # As often as a cached page lives (homepage.cache.PAGE_SECONDS).
         "precompute-homepages": {
             "task": "homepage.tasks.homepages_scheduled_task",

@@ -292,6 +292,9 @@ VITRINE_TRAIN_LEASE_S = env_float("VITRINE_TRAIN_LEASE_S", 120.0)
 VITRINE_TRAIN_QUEUED_TIMEOUT_S = env_float("VITRINE_TRAIN_QUEUED_TIMEOUT_S", 3600.0)
 # A new version serves on its own only when its family's offline metric beats the serving one's by this share.
 VITRINE_PROMOTION_MARGIN = env_float("VITRINE_PROMOTION_MARGIN", 0.01)
+# Bandit experiments: every variant keeps this share at least, and shares move only once each has this many trials.
+VITRINE_BANDIT_FLOOR = env_float("VITRINE_BANDIT_FLOOR", 0.05)
+VITRINE_BANDIT_MIN_TRIALS = env_int("VITRINE_BANDIT_MIN_TRIALS", 100)
 VITRINE_SEQUENCE_LENGTH = env_int("VITRINE_SEQUENCE_LENGTH", 50)
 # The worker composes the pages of the most recently active shoppers every 10 minutes: how far back, how many.
 VITRINE_PRECOMPUTE_DAYS = env_int("VITRINE_PRECOMPUTE_DAYS", 30)

@@ -20,7 +20,7 @@ from catalog.models import Shop
 from homepage.cache import ProcessCopies, rules_token
 from homepage.rulebook import Rulebook, rulebook
 
-from .models import Experiment, Variant
+from .models import Allocation, Experiment, Variant
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,19 @@ def traffic_offset_free(*, taken: Sequence[tuple[float, float]], share: float) -
     return start if 1.0 - start >= share - SHARE_TOLERANCE else None
 
 
+def variant_shares(variants: Sequence[Variant], allocation: Allocation | None) -> tuple[float, ...]:
+    """The variants' shares (in their order) under an allocation, or as set when it has none yet."""
+    if allocation is None:
+        return tuple(variant.share for variant in variants)
+    return tuple(float(allocation.shares.get(variant.key, 0.0)) for variant in variants)
+
+
+def allocations_latest(experiments: Sequence[Experiment]) -> dict[int, Allocation]:
+    """Each experiment's allocation in force now, by experiment id (none for one that never had any)."""
+    latest = Allocation.objects.filter(experiment__in=experiments).order_by("experiment_id", "-since").distinct("experiment_id")
+    return {allocation.experiment_id: allocation for allocation in latest}
+
+
 class Arm:
     """One variant of one running experiment, as this process serves it."""
 
@@ -133,6 +146,7 @@ def _running_read(shop: Shop) -> RunningExperiments:
     by_experiment: dict[int, list[Variant]] = {experiment.pk: [] for experiment in experiments}
     for variant in variants:
         by_experiment[variant.experiment_id].append(variant)
+    allocations = allocations_latest(experiments)
     arms, slices = {}, []
     for experiment in experiments:
         experiment.shop = shop
@@ -142,7 +156,7 @@ def _running_read(shop: Shop) -> RunningExperiments:
         arms[experiment.pk] = tuple(Arm(experiment, variant) for variant in by_experiment[experiment.pk])
         slices.append(TrafficSlice(
             experiment_id=experiment.pk, offset=experiment.traffic_offset, share=experiment.traffic_share,
-            variant_shares=tuple(variant.share for variant in by_experiment[experiment.pk]),
+            variant_shares=variant_shares(by_experiment[experiment.pk], allocations.get(experiment.pk)),
         ))
     return RunningExperiments(slices=tuple(slices), arms=arms)
 

@@ -9,6 +9,7 @@ picks the variant by the variants' cumulative shares (merchandising.experiments.
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -74,6 +75,12 @@ class Experiment(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        if self.bandit and self.primary_metric == self.Metric.REVENUE_PER_VISITOR:
+            raise ValidationError(
+                {"bandit": "Bandit mode follows a rate: choose click-through, add-to-cart rate or conversion as the primary metric."}
+            )
+
 
 class Variant(models.Model):
     """One arm of an experiment: the usual page, a draft's rules, another model version, or no personalization."""
@@ -111,3 +118,20 @@ class Variant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.get_kind_display()})"
+
+
+class Allocation(models.Model):
+    """The variants' shares of a running experiment from `since` on: those set, recorded at its start, then the
+    ones a bandit experiment's hourly reallocation draws. Pages are served by the latest; an event is counted
+    for the variant the allocation of its time placed its shopper in."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="allocations")
+    since = models.DateTimeField()
+    shares = models.JSONField(help_text="Share of the experiment's shoppers per variant key.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["experiment", "since"], name="allocation_unique_per_time")]
+        ordering = ["experiment", "since"]
+
+    def __str__(self) -> str:
+        return f"{self.experiment} from {self.since:%Y-%m-%d %H:%M}"

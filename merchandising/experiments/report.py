@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from catalog.models import Event, EventType
 
+from .assignment import allocations_latest, variant_shares
 from .models import Experiment, Variant
 from .rollups import VariantTotals, experiment_variant_totals
 from .stats import (
@@ -53,6 +54,7 @@ class Judgement:
 @dataclass(frozen=True)
 class VariantRow:
     variant: Variant
+    share_now: float  # of the experiment's shoppers, as served now: the set share, or the bandit's latest
     totals: VariantTotals
     rates: dict[str, float | None]
     revenue_per_visitor: Decimal | None
@@ -68,7 +70,8 @@ class ExperimentReport:
     days_running: float
 
 
-def _rate_counts(metric: str, totals: VariantTotals) -> RateCounts:
+def rate_counts(metric: str, totals: VariantTotals) -> RateCounts:
+    """A variant's successes and trials on a judged (rate) metric."""
     successes, trials = RATES[metric](totals)
     return RateCounts(successes=min(successes, trials), trials=trials)
 
@@ -83,7 +86,7 @@ def _rates(totals: VariantTotals) -> dict[str, float | None]:
 
 def _judgement(experiment: Experiment, variant: Variant, control: VariantTotals, totals: VariantTotals) -> Judgement:
     metric = experiment.primary_metric
-    control_counts, variant_counts = _rate_counts(metric, control), _rate_counts(metric, totals)
+    control_counts, variant_counts = rate_counts(metric, control), rate_counts(metric, totals)
     probability = probability_to_beat(control_counts, variant_counts)
     lift = relative_lift(control_counts, variant_counts)
     loss = expected_loss(control_counts, variant_counts)
@@ -94,8 +97,9 @@ def _judgement(experiment: Experiment, variant: Variant, control: VariantTotals,
     return Judgement(probability=probability, lift=lift, loss=loss, sentence=sentence)
 
 
-def _ratio_check(variants: list[Variant], totals: list[VariantTotals]) -> SampleRatioCheck | None:
-    if len(variants) < 2 or any(variant.share <= 0 for variant in variants):
+def _ratio_check(experiment: Experiment, variants: list[Variant], totals: list[VariantTotals]) -> SampleRatioCheck | None:
+    # A bandit's shares move every hour: no one planned split for the counts to match.
+    if experiment.bandit or len(variants) < 2 or any(variant.share <= 0 for variant in variants):
         return None
     return sample_ratio_mismatch(observed=[row.visitors for row in totals], expected_shares=[v.share for v in variants])
 
@@ -105,21 +109,22 @@ def experiment_report(*, experiment: Experiment) -> ExperimentReport:
     totals = experiment_variant_totals(experiment=experiment)
     control = next((row for variant, row in zip(variants, totals) if variant.kind == Variant.Kind.CONTROL), None)
     judged = experiment.primary_metric in RATES
+    shares = variant_shares(variants, allocations_latest([experiment]).get(experiment.pk))
     rows = [
         VariantRow(
-            variant=variant, totals=row, rates=_rates(row),
+            variant=variant, share_now=share, totals=row, rates=_rates(row),
             revenue_per_visitor=(row.revenue / row.visitors).quantize(Decimal("0.01")) if row.visitors else None,
             judgement=(
                 _judgement(experiment, variant, control, row)
                 if judged and control is not None and variant.kind != Variant.Kind.CONTROL else None
             ),
         )
-        for variant, row in zip(variants, totals)
+        for variant, share, row in zip(variants, shares, totals, strict=True)
     ]
     started = experiment.started_at
     days = ((experiment.ended_at or timezone.now()) - started).total_seconds() / 86400 if started else 0.0
     return ExperimentReport(
-        experiment=experiment, rows=rows, ratio=_ratio_check(variants, totals), judged=judged, days_running=days,
+        experiment=experiment, rows=rows, ratio=_ratio_check(experiment, variants, totals), judged=judged, days_running=days,
     )
 
 

@@ -17,7 +17,7 @@ An exposure that arrives after the purchase it precedes is found by a recount (`
 but not by the purchase's own batch: storefronts send events in order, and a recount settles the rest.
 """
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -34,8 +34,8 @@ from catalog.rollups import (
 )
 from catalog.selectors import sql_rows
 
-from .assignment import TrafficSlice, assign
-from .models import Experiment, Variant
+from .assignment import TrafficSlice, assign, variant_shares
+from .models import Allocation, Experiment, Variant
 
 COUNTED_TYPES = (EventType.IMPRESSION, EventType.CLICK, EventType.ADD_TO_CART, EventType.PURCHASE)
 RECOUNT_CHUNK = 5000
@@ -78,14 +78,20 @@ _SHOPPERS_ADD = f"""
 
 @dataclass(frozen=True)
 class _Started:
-    """An experiment that has run, as assignment needs it: its slice and its variants' keys in share order."""
+    """An experiment that has run, as assignment needs it: its slice under each allocation it has had (from
+    when on), and its variants' keys in share order."""
 
     experiment: Experiment
-    traffic_slice: TrafficSlice
+    slices: tuple[tuple[datetime, TrafficSlice], ...]
     variant_keys: tuple[str, ...]
 
     def running_at(self, at: datetime) -> bool:
         return self.experiment.started_at <= at and (self.experiment.ended_at is None or at < self.experiment.ended_at)
+
+    def slice_at(self, at: datetime) -> TrafficSlice:
+        """The slice whose shares placed shoppers at `at`: the latest allocation from before it, else the first."""
+        index = bisect_right([since for since, _ in self.slices], at) - 1
+        return self.slices[max(index, 0)][1]
 
 
 @dataclass
@@ -94,6 +100,17 @@ class _Outcomes:
     add_to_carts: int = 0
     purchases: int = 0
     revenue: Decimal = field(default_factory=Decimal)
+
+
+def _slices(experiment: Experiment, variants: list[Variant], allocations: list[Allocation]) -> tuple[tuple[datetime, TrafficSlice], ...]:
+    def at(shares: tuple[float, ...]) -> TrafficSlice:
+        return TrafficSlice(
+            experiment_id=experiment.pk, offset=experiment.traffic_offset, share=experiment.traffic_share, variant_shares=shares,
+        )
+
+    if not allocations:  # started before allocations were recorded: its shares never moved
+        return ((experiment.started_at, at(variant_shares(variants, None))),)
+    return tuple((allocation.since, at(variant_shares(variants, allocation))) for allocation in allocations)
 
 
 def _started(shop: Shop) -> list[_Started]:
@@ -106,13 +123,13 @@ def _started(shop: Shop) -> list[_Started]:
     # In pk order, as assignment serves them.
     for variant in Variant.objects.filter(experiment__in=experiments).order_by("pk"):
         variants[variant.experiment_id].append(variant)
+    allocations: dict[int, list[Allocation]] = defaultdict(list)
+    for allocation in Allocation.objects.filter(experiment__in=experiments).order_by("since"):
+        allocations[allocation.experiment_id].append(allocation)
     return [
         _Started(
             experiment=experiment,
-            traffic_slice=TrafficSlice(
-                experiment_id=experiment.pk, offset=experiment.traffic_offset, share=experiment.traffic_share,
-                variant_shares=tuple(variant.share for variant in variants[experiment.pk]),
-            ),
+            slices=_slices(experiment, variants[experiment.pk], allocations[experiment.pk]),
             variant_keys=tuple(variant.key for variant in variants[experiment.pk]),
         )
         for experiment in experiments
@@ -122,7 +139,7 @@ def _started(shop: Shop) -> list[_Started]:
 
 def _arm_at(shop: Shop, started: list[_Started], shopper_external_id: str, at: datetime) -> tuple[_Started, str] | None:
     running = [one for one in started if one.running_at(at)]
-    found = assign(shop_id=shop.pk, shopper_external_id=shopper_external_id, slices=[one.traffic_slice for one in running])
+    found = assign(shop_id=shop.pk, shopper_external_id=shopper_external_id, slices=[one.slice_at(at) for one in running])
     if found is None:
         return None
     experiment_id, index = found

@@ -1,6 +1,8 @@
 """Writes to experiments: each one audit-logged; starting, stopping and shipping one change what shoppers are
 served, so they replace the shop's rules token and every process reads its running experiments again."""
 
+import numpy as np
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -13,7 +15,10 @@ from recommender.services import version_promote
 from ..models import Draft
 from ..services import audit_record, draft_publish, rule_state
 from .assignment import SHARE_TOLERANCE, traffic_offset_free
-from .models import Experiment, Variant
+from .models import Allocation, Experiment, Variant
+from .report import rate_counts
+from .rollups import experiment_variant_totals
+from .stats import thompson_shares
 
 EXPERIMENT_FIELDS = {"hypothesis", "primary_metric", "traffic_share", "bandit", "attribution_window_hours"}
 
@@ -114,6 +119,9 @@ def experiment_start(*, experiment: Experiment, actor) -> Experiment:
     before = rule_state(experiment)
     experiment.status, experiment.started_at, experiment.traffic_offset = Experiment.Status.RUNNING, timezone.now(), offset
     experiment.save(update_fields=["status", "started_at", "traffic_offset"])
+    Allocation.objects.create(
+        experiment=experiment, since=experiment.started_at, shares={variant.key: variant.share for variant in variants}
+    )
     _logged(experiment, actor=actor, action="experiment_start", before=before)
     homepage_rules_changed(shop=experiment.shop)
     return experiment
@@ -179,3 +187,38 @@ def _challenger_name(kind: str, draft: Draft | None, model_version: ModelVersion
     if model_version is not None:
         return model_version.label
     return Variant.Kind(kind).label
+
+
+def _bandit_floor(arms: int) -> float:
+    return min(settings.VITRINE_BANDIT_FLOOR, 1.0 / arms)
+
+
+@transaction.atomic
+def bandit_reallocate(*, experiment: Experiment) -> Allocation | None:
+    """Move a running bandit experiment's traffic toward the variants likelier to be best on its primary metric
+    (Thompson sampling), each keeping the floor share; None while any variant has fewer trials than
+    VITRINE_BANDIT_MIN_TRIALS, or when the experiment is not a running bandit one. Its shoppers are served
+    the new shares from their next page; the events before it stay counted under the shares of their time."""
+    experiment = _experiment_locked(experiment)
+    if experiment.status != Experiment.Status.RUNNING or not experiment.bandit:
+        return None
+    variants = list(experiment.variants.order_by("pk"))
+    counts = {
+        variant.key: rate_counts(experiment.primary_metric, totals)
+        for variant, totals in zip(variants, experiment_variant_totals(experiment=experiment), strict=True)
+    }
+    if any(one.trials < settings.VITRINE_BANDIT_MIN_TRIALS for one in counts.values()):
+        return None
+    now = timezone.now()
+    # Seeded by the experiment and the hour: a retried run draws the same shares.
+    rng = np.random.default_rng([experiment.pk, int(now.timestamp() // 3600)])
+    shares = thompson_shares(counts, floor=_bandit_floor(len(variants)), rng=rng)
+    allocation = Allocation.objects.create(experiment=experiment, since=now, shares=shares)
+    homepage_rules_changed(shop=experiment.shop)
+    return allocation
+
+
+def bandits_reallocate() -> int:
+    """Reallocate every running bandit experiment of every shop; how many moved."""
+    running = Experiment.objects.filter(status=Experiment.Status.RUNNING, bandit=True).order_by("pk")
+    return sum(bandit_reallocate(experiment=experiment) is not None for experiment in running)

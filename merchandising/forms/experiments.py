@@ -1,6 +1,7 @@
 """The experiment a merchandiser sets up: what is tested against the live page, on how much traffic."""
 
 from django import forms
+from django.conf import settings
 
 from catalog.models import Shop
 from recommender.models import Family, ModelVersion
@@ -36,11 +37,18 @@ class ExperimentForm(forms.Form):
     challenger_percent = forms.IntegerField(
         label="Shown the variant (%)", min_value=1, max_value=99, initial=50, help_text="Of the shoppers in the test."
     )
+    bandit = forms.BooleanField(
+        label="Bandit mode", required=False,
+    )
 
     def __init__(self, *args, shop: Shop, **kwargs):
         super().__init__(*args, **kwargs)
         self.shop = shop
         self.fields["challenger"].choices = _challengers(shop)
+        self.fields["bandit"].help_text = (
+            "Every hour, move traffic toward the variant likelier to be best on the primary metric; each keeps at least "
+            f"{settings.VITRINE_BANDIT_FLOOR:.0%}. Not for revenue per visitor."
+        )
 
     def arguments(self) -> dict:
         """The arguments of experiment_against_control_create."""
@@ -56,5 +64,6 @@ class ExperimentForm(forms.Form):
         return {
             "name": cleaned["name"], "hypothesis": cleaned["hypothesis"], "primary_metric": cleaned["primary_metric"],
             "traffic_share": cleaned["traffic_percent"] / 100, "challenger_share": cleaned["challenger_percent"] / 100,
+            "bandit": cleaned["bandit"],
             **challenger,
         }

@@ -103,3 +103,19 @@ def test_starting_without_room_says_why(alice, shop_a, draft):
     assert "the running experiments leave 0% free" in page
     second.refresh_from_db()
     assert second.status == Experiment.Status.DRAFT
+
+
+def test_bandit_mode_is_set_from_the_form_and_refused_for_revenue_per_visitor(alice, shop_a):
+    refused = alice.post("/console/experiments/", {
+        "name": "Bandit", "challenger": "holdout", "primary_metric": "revenue_per_visitor", "traffic_percent": 100,
+        "challenger_percent": 50, "bandit": "on",
+    })
+    assert refused.status_code == 400 and not Experiment.objects.exists()
+    assert "Bandit mode follows a rate" in refused.content.decode()
+
+    experiment = _create(alice, "holdout", bandit="on")
+
+    assert experiment.bandit
+    alice.post(f"/console/experiments/{experiment.pk}/start/")
+    page = alice.get(f"/console/experiments/{experiment.pk}/").content.decode()
+    assert "Bandit: moves toward the better variant every hour" in page and "No sample ratio check" in page
