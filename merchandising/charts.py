@@ -1,11 +1,12 @@
-"""Geometry of the console's charts: `_chart.html` draws, as inline SVG, what these functions lay out.
+"""Geometry of the console's charts: `_chart_svg.html` draws, as inline SVG, what these functions lay out.
 
-Both kinds share one frame: categories (versions, days) in equal bands along x, values on a
-y axis from zero to a round number. A value of None leaves a gap.
+Every kind shares one frame: categories (versions, days) in equal bands along x, values on a y axis
+between round numbers (from zero, unless a value is below it). A value of None leaves a gap. Markers
+are vertical lines at a category, each with its tooltip: what happened that day.
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 WIDTH = 640
 HEIGHT = 240
@@ -47,6 +48,33 @@ class Line:
 
 
 @dataclass(frozen=True)
+class BandSeries:
+    """A line with its interval drawn as a shaded band around it."""
+
+    key: str
+    name: str
+    values: list[float | None]
+    lows: list[float | None]
+    highs: list[float | None]
+
+
+@dataclass(frozen=True)
+class Marker:
+    """Something that happened at a category (a day), drawn across the chart; `key` is its CSS hook."""
+
+    key: str
+    category: str
+    title: str
+
+
+@dataclass(frozen=True)
+class MarkerLine:
+    key: str
+    title: str
+    x: float
+
+
+@dataclass(frozen=True)
 class Chart:
     title: str
     x_label: str
@@ -58,6 +86,10 @@ class Chart:
     points: list[Mark]
     bars: list[Mark]
     empty: bool
+    bands: list[Line] = field(default_factory=list)
+    markers: list[MarkerLine] = field(default_factory=list)
+    marker_legend: list[tuple[str, str]] = field(default_factory=list)  # (key, name) of the markers' kinds
+    zero: float | None = None  # y of the zero line, drawn when the axis goes below zero
     width: int = WIDTH
     height: int = HEIGHT
     left: int = LEFT
@@ -74,25 +106,49 @@ class Chart:
         return (self.top + self.bottom) / 2
 
 
-def line_chart(*, title: str, categories: list[str], series: list[Series], x_label: str, y_label: str, decimals: int = 4) -> Chart:
-    """One line per series over the categories, a point (with its value as tooltip) per known value."""
-    band, y_of, y_ticks = _frame(categories, max((v for s in series for v in s.values if v is not None), default=0.0))
+def line_chart(
+    *, title: str, categories: list[str], series: list[Series], x_label: str, y_label: str, decimals: int = 4,
+    percent: bool = False, markers: list[Marker] = (), marker_names: dict[str, str] | None = None,
+) -> Chart:
+    """One line per series over the categories, a point (with its value as tooltip) per known value; `percent`
+    writes fractions as percentages; `markers` are drawn across at their categories."""
+    known = [v for s in series for v in s.values if v is not None]
+    band, y_of, y_ticks = _frame(categories, max(known, default=0.0), percent=percent)
     lines, points = [], []
     for one in series:
-        path = []
-        previous = None
-        for index, value in enumerate(one.values):
-            if value is None:
-                previous = None
-                continue
-            x, y = _center(index, band), y_of(value)
-            path.append(f"{'L' if previous is not None else 'M'}{x:.1f},{y:.1f}")
-            previous = value
-            points.append(Mark(key=one.key, title=f"{categories[index]} · {one.name}: {value:.{decimals}f}", x=x, y=y))
-        lines.append(Line(key=one.key, path=" ".join(path)))
+        lines.append(Line(key=one.key, path=_path(one.values, band, y_of)))
+        points += [
+            Mark(key=one.key, title=f"{categories[index]} · {one.name}: {_value_text(value, decimals, percent)}",
+                 x=_center(index, band), y=y_of(value))
+            for index, value in enumerate(one.values) if value is not None
+        ]
     return Chart(
         title=title, x_label=x_label, y_label=y_label, legend=series, x_ticks=_x_ticks(categories, band),
         y_ticks=y_ticks, lines=lines, points=points, bars=[], empty=not points,
+        markers=_marker_lines(markers, categories, band), marker_legend=list((marker_names or {}).items()),
+    )
+
+
+def band_chart(*, title: str, categories: list[str], series: list[BandSeries], x_label: str, y_label: str) -> Chart:
+    """Each series a line of fractions (drawn as percentages) inside the shaded band of its interval; the axis
+    reaches below zero when a value does, and zero is drawn."""
+    values = [v for s in series for part in (s.values, s.lows, s.highs) for v in part if v is not None]
+    lowest, largest = min(values, default=0.0), max(values, default=0.0)
+    band, y_of, y_ticks = _frame(categories, largest, lowest=min(lowest, 0.0), percent=True)
+    lines, points, bands = [], [], []
+    for one in series:
+        lines.append(Line(key=one.key, path=_path(one.values, band, y_of)))
+        bands.append(Line(key=one.key, path=_band_path(one.lows, one.highs, band, y_of)))
+        points += [
+            Mark(key=one.key, x=_center(index, band), y=y_of(value), title=(
+                f"{categories[index]} · {one.name}: {_value_text(value, 1, True)}"
+                f" ({_value_text(one.lows[index], 1, True)} to {_value_text(one.highs[index], 1, True)})"
+            ))
+            for index, value in enumerate(one.values) if value is not None
+        ]
+    return Chart(
+        title=title, x_label=x_label, y_label=y_label, legend=series, x_ticks=_x_ticks(categories, band),
+        y_ticks=y_ticks, lines=lines, points=points, bars=[], empty=not points, bands=bands, zero=y_of(0.0),
     )
 
 
@@ -122,22 +178,68 @@ def stacked_bar_chart(*, title: str, categories: list[str], series: list[Series]
     )
 
 
-def _frame(categories: list[str], largest: float):
-    """The width of a category's band, value -> y, and the y ticks, from zero to a round top above `largest`."""
+def _frame(categories: list[str], largest: float, *, lowest: float = 0.0, percent: bool = False):
+    """The width of a category's band, value -> y, and the y ticks, between round numbers below `lowest` (zero
+    or less) and above `largest`."""
     band = (WIDTH - RIGHT - LEFT) / max(len(categories), 1)
-    step = _round_step(largest / Y_TICKS) if largest > 0 else 1.0
-    top_value = step * max(math.ceil(largest / step - 1e-9), 1)
+    span = largest - lowest
+    step = _round_step(span / Y_TICKS) if span > 0 else 1.0
+    bottom_value = step * math.floor(lowest / step + 1e-9)
+    top_value = step * max(math.ceil(largest / step - 1e-9), round(bottom_value / step) + 1)
     bottom_y, height = HEIGHT - BOTTOM, HEIGHT - BOTTOM - TOP
-    decimals = max(0, -math.floor(math.log10(step)))
+    decimals = max(0, -math.floor(math.log10(step * (100 if percent else 1))))
 
     def y_of(value: float) -> float:
-        return bottom_y - height * value / top_value
+        return bottom_y - height * (value - bottom_value) / (top_value - bottom_value)
 
     ticks = []
-    for number in range(round(top_value / step) + 1):
+    for number in range(round(bottom_value / step), round(top_value / step) + 1):
         value = number * step
-        ticks.append(Tick(label=f"{value:.{decimals}f}", position=y_of(value)))
+        ticks.append(Tick(label=_value_text(value, decimals, percent), position=y_of(value)))
     return band, y_of, ticks
+
+
+def _value_text(value: float, decimals: int, percent: bool) -> str:
+    if not percent:
+        return f"{value:.{decimals}f}"
+    return f"{value * 100:.{decimals}f} %".replace("-", "\u2212")
+
+
+def _path(values: list[float | None], band: float, y_of) -> str:
+    """An SVG path through the known values, broken where one is None."""
+    path, previous = [], None
+    for index, value in enumerate(values):
+        if value is None:
+            previous = None
+            continue
+        path.append(f"{'L' if previous is not None else 'M'}{_center(index, band):.1f},{y_of(value):.1f}")
+        previous = value
+    return " ".join(path)
+
+
+def _band_path(lows: list[float | None], highs: list[float | None], band: float, y_of) -> str:
+    """A closed SVG path along the highs and back along the lows, over each run of known bounds."""
+    runs, run = [], []
+    for index, (low, high) in enumerate(zip(lows, highs, strict=True)):
+        if low is None or high is None:
+            runs, run = runs + [run] if run else runs, []
+            continue
+        run.append((_center(index, band), y_of(low), y_of(high)))
+    runs += [run] if run else []
+    paths = []
+    for one in runs:
+        upper = [f"{x:.1f},{high:.1f}" for x, _, high in one]
+        lower = [f"{x:.1f},{low:.1f}" for x, low, _ in reversed(one)]
+        paths.append("M" + " L".join(upper + lower) + " Z")
+    return " ".join(paths)
+
+
+def _marker_lines(markers: list[Marker], categories: list[str], band: float) -> list[MarkerLine]:
+    index = {category: position for position, category in enumerate(categories)}
+    return [
+        MarkerLine(key=marker.key, title=f"{marker.category} · {marker.title}", x=_center(index[marker.category], band))
+        for marker in markers if marker.category in index
+    ]
 
 
 def _round_step(rough: float) -> float:

@@ -6,7 +6,7 @@ as one trial, so a rate over one page is held at one). Revenue per visitor is sh
 comparison of means needs each visitor's revenue, which the daily rollups do not keep."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, Q
@@ -16,7 +16,8 @@ from catalog.models import Event, EventType
 
 from .assignment import allocations_latest, variant_shares
 from .models import Experiment, Variant
-from .rollups import VariantTotals, experiment_variant_totals
+from ..selectors import rail_titles
+from .rollups import RailTotals, VariantTotals, experiment_rail_totals, experiment_variant_days, experiment_variant_totals
 from .stats import (
     ExpectedLoss,
     Interval,
@@ -33,6 +34,8 @@ from .stats import (
 
 Metric = Experiment.Metric
 RECENT_DAYS = 14
+# Posterior draws per point of the lift chart: its band, not its last decimal, is what is read off it.
+LIFT_CHART_DRAWS = 20_000
 # What each judged metric counts: its successes and its trials, from a variant's totals.
 RATES = {
     Metric.CONVERSION: lambda totals: (totals.purchasers, totals.visitors),
@@ -62,12 +65,38 @@ class VariantRow:
 
 
 @dataclass(frozen=True)
+class LiftDay:
+    """Each challenger's lift over control on the primary metric, counting every day up to `day`."""
+
+    day: date
+    lifts: list[Interval | None]  # in the challengers' order; None while either arm has no trial
+
+
+@dataclass(frozen=True)
+class RailCell:
+    totals: RailTotals
+    change: float | None  # of click-through against control's; None for control itself, or with nothing to compare
+
+
+@dataclass(frozen=True)
+class RailRow:
+    """One rail's click-through per variant over the experiment, in the variants' order."""
+
+    rail: str
+    title: str
+    cells: list[RailCell]
+
+
+@dataclass(frozen=True)
 class ExperimentReport:
     experiment: Experiment
     rows: list[VariantRow]
     ratio: SampleRatioCheck | None
     judged: bool  # False when the primary metric is one the rollups cannot judge (revenue per visitor)
     days_running: float
+    challengers: list[Variant]
+    lift_days: list[LiftDay]
+    rails: list[RailRow]
 
 
 def rate_counts(metric: str, totals: VariantTotals) -> RateCounts:
@@ -104,9 +133,47 @@ def _ratio_check(experiment: Experiment, variants: list[Variant], totals: list[V
     return sample_ratio_mismatch(observed=[row.visitors for row in totals], expected_shares=[v.share for v in variants])
 
 
+def _control_index(variants: list[Variant]) -> int | None:
+    return next((index for index, variant in enumerate(variants) if variant.kind == Variant.Kind.CONTROL), None)
+
+
+def _lift_days(experiment: Experiment, variants: list[Variant], days: list[tuple[date, list[VariantTotals]]]) -> list[LiftDay]:
+    control = _control_index(variants)
+    if control is None or experiment.primary_metric not in RATES:
+        return []
+    lifted = []
+    for day, totals in days:
+        base = rate_counts(experiment.primary_metric, totals[control])
+        lifts = []
+        for index, variant in enumerate(variants):
+            if index == control:
+                continue
+            counts = rate_counts(experiment.primary_metric, totals[index])
+            lifts.append(relative_lift(base, counts, draws=LIFT_CHART_DRAWS) if base.trials and counts.trials else None)
+        lifted.append(LiftDay(day=day, lifts=lifts))
+    return lifted
+
+
+def _rail_rows(experiment: Experiment, variants: list[Variant]) -> list[RailRow]:
+    control = _control_index(variants)
+    titles = rail_titles(shop=experiment.shop)
+    rows = []
+    for rail, totals in experiment_rail_totals(experiment=experiment).items():
+        base = totals[control].click_through if control is not None else None
+        cells = [
+            RailCell(totals=one, change=(
+                None if index == control or not base or one.click_through is None else one.click_through / base - 1
+            ))
+            for index, one in enumerate(totals)
+        ]
+        rows.append(RailRow(rail=rail, title=titles.get(rail, ""), cells=cells))
+    return rows
+
+
 def experiment_report(*, experiment: Experiment) -> ExperimentReport:
     variants = list(experiment.variants.select_related("draft", "model_version").order_by("pk"))
-    totals = experiment_variant_totals(experiment=experiment)
+    days = experiment_variant_days(experiment=experiment)
+    totals = days[-1][1] if days else experiment_variant_totals(experiment=experiment)
     control = next((row for variant, row in zip(variants, totals) if variant.kind == Variant.Kind.CONTROL), None)
     judged = experiment.primary_metric in RATES
     shares = variant_shares(variants, allocations_latest([experiment]).get(experiment.pk))
@@ -122,9 +189,11 @@ def experiment_report(*, experiment: Experiment) -> ExperimentReport:
         for variant, share, row in zip(variants, shares, totals, strict=True)
     ]
     started = experiment.started_at
-    days = ((experiment.ended_at or timezone.now()) - started).total_seconds() / 86400 if started else 0.0
+    days_running = ((experiment.ended_at or timezone.now()) - started).total_seconds() / 86400 if started else 0.0
     return ExperimentReport(
-        experiment=experiment, rows=rows, ratio=_ratio_check(experiment, variants, totals), judged=judged, days_running=days,
+        experiment=experiment, rows=rows, ratio=_ratio_check(experiment, variants, totals), judged=judged,
+        days_running=days_running, challengers=[variant for variant in variants if variant.kind != Variant.Kind.CONTROL],
+        lift_days=_lift_days(experiment, variants, days), rails=_rail_rows(experiment, variants),
     )
 
 

@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Q, Sum
 
 from catalog.bounds import event_window
 from catalog.models import Event, EventType, ExperimentDay, ExperimentShopperDay, Item, Shop, Shopper
@@ -261,33 +261,83 @@ class VariantTotals:
     revenue: Decimal
 
 
-def experiment_variant_totals(*, experiment: Experiment) -> list[VariantTotals]:
-    """Each variant's totals over the experiment's days, in the variants' order: what its report judges."""
+_FIRST_DAYS = f"""
+    SELECT variant, outcome, first_day, count(*) FROM (
+        SELECT variant, outcome, shopper_id, min(day) AS first_day FROM {ExperimentShopperDay._meta.db_table}
+        WHERE shop_id = %(shop)s AND experiment_id = %(experiment)s GROUP BY 1, 2, 3
+    ) firsts GROUP BY 1, 2, 3
+"""
+_DAY_SUMS = ("pages", "clicks", "add_to_carts", "purchases", "revenue")
+
+
+def _nothing_counted() -> dict:
+    return {"pages": 0, "visitors": 0, "clicks": 0, "add_to_carts": 0, "purchasers": 0, "purchases": 0, "revenue": Decimal(0)}
+
+
+def experiment_variant_days(*, experiment: Experiment) -> list[tuple[date, list[VariantTotals]]]:
+    """Each variant's totals from the experiment's start through each day with counts, in the variants' order:
+    what its report judges and charts. A shopper is a visitor (or purchaser) from the first day they were one."""
+    keys = list(experiment.variants.order_by("pk").values_list("key", flat=True))
+    added: dict[date, dict[str, dict[str, int | Decimal]]] = defaultdict(lambda: defaultdict(dict))
     days = ExperimentDay.objects.filter(shop_id=experiment.shop_id, experiment_id=experiment.pk)
-    sums = {
-        row["variant"]: row
-        for row in days.values("variant").annotate(
-            pages=Sum("pages", filter=Q(rail="")), clicks=Sum("clicks"), add_to_carts=Sum("add_to_carts"),
-            purchases=Sum("purchases"), revenue=Sum("revenue"),
-        )
-    }
-    distinct = (
-        ExperimentShopperDay.objects.filter(shop_id=experiment.shop_id, experiment_id=experiment.pk)
-        .values("variant", "outcome")
-        .annotate(shoppers=Count("shopper", distinct=True))
+    for row in days.values("day", "variant").annotate(
+        pages=Sum("pages", filter=Q(rail="")), clicks=Sum("clicks"), add_to_carts=Sum("add_to_carts"),
+        purchases=Sum("purchases"), revenue=Sum("revenue"),
+    ):
+        added[row["day"]][row["variant"]].update({name: row[name] for name in _DAY_SUMS})
+    outcomes = {ExperimentShopperDay.Outcome.VISIT: "visitors", ExperimentShopperDay.Outcome.PURCHASE: "purchasers"}
+    for variant, outcome, day, shoppers in sql_rows(_FIRST_DAYS, {"shop": experiment.shop_id, "experiment": experiment.pk}):
+        added[day][variant][outcomes[outcome]] = shoppers
+    running = {key: _nothing_counted() for key in keys}
+    cumulative = []
+    for day in sorted(added):
+        for key in keys:
+            for name, value in added[day].get(key, {}).items():
+                running[key][name] += value or 0
+        cumulative.append((day, [VariantTotals(variant=key, **running[key]) for key in keys]))
+    return cumulative
+
+
+def experiment_variant_totals(*, experiment: Experiment) -> list[VariantTotals]:
+    """Each variant's totals over the experiment's days, in the variants' order."""
+    days = experiment_variant_days(experiment=experiment)
+    if days:
+        return days[-1][1]
+    keys = experiment.variants.order_by("pk").values_list("key", flat=True)
+    return [VariantTotals(variant=key, **_nothing_counted()) for key in keys]
+
+
+@dataclass(frozen=True)
+class RailTotals:
+    """One variant's outcomes on one rail: the pages that showed it, and the clicks and add-to-carts it got."""
+
+    variant: str
+    pages: int
+    clicks: int
+    add_to_carts: int
+
+    @property
+    def click_through(self) -> float | None:
+        return self.clicks / self.pages if self.pages else None
+
+
+def experiment_rail_totals(*, experiment: Experiment) -> dict[str, list[RailTotals]]:
+    """Per rail key, each variant's totals on it over the experiment, in the variants' order."""
+    keys = list(experiment.variants.order_by("pk").values_list("key", flat=True))
+    rows = (
+        ExperimentDay.objects.filter(shop_id=experiment.shop_id, experiment_id=experiment.pk).exclude(rail="")
+        .values("rail", "variant").annotate(pages=Sum("pages"), clicks=Sum("clicks"), add_to_carts=Sum("add_to_carts"))
     )
-    shoppers = {(row["variant"], row["outcome"]): row["shoppers"] for row in distinct}
-    totals = []
-    for key in experiment.variants.order_by("pk").values_list("key", flat=True):
-        row = sums.get(key, {})
-        totals.append(VariantTotals(
-            variant=key, pages=row.get("pages") or 0,
-            visitors=shoppers.get((key, ExperimentShopperDay.Outcome.VISIT), 0),
-            clicks=row.get("clicks") or 0, add_to_carts=row.get("add_to_carts") or 0,
-            purchasers=shoppers.get((key, ExperimentShopperDay.Outcome.PURCHASE), 0),
-            purchases=row.get("purchases") or 0, revenue=row.get("revenue") or Decimal(0),
-        ))
-    return totals
+    found: dict[str, dict[str, dict]] = defaultdict(dict)
+    for row in rows:
+        found[row["rail"]][row["variant"]] = row
+    return {
+        rail: [
+            RailTotals(variant=key, **{name: by_variant.get(key, {}).get(name) or 0 for name in ("pages", "clicks", "add_to_carts")})
+            for key in keys
+        ]
+        for rail, by_variant in sorted(found.items())
+    }
 
 
 def rollups_rebuild(*, shop: Shop) -> None:

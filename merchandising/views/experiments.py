@@ -9,12 +9,31 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ..console import console_view
 from ..experiments.models import Experiment, Variant
-from ..experiments.report import experiment_length_estimate, experiment_report
+from ..charts import BandSeries, Chart, band_chart
+from ..experiments.report import ExperimentReport, experiment_length_estimate, experiment_report
 from ..experiments.services import experiment_against_control_create, experiment_ship, experiment_start, experiment_stop
 from ..forms.common import service_errors_attach
 from ..forms.experiments import ExperimentForm
 
 EFFECTS = (0.05, 0.1, 0.2)  # the minimum effects a merchandiser can size the test for
+
+
+def lift_chart(report: ExperimentReport) -> Chart:
+    metric = report.experiment.get_primary_metric_display().lower()
+    return band_chart(
+        title=f"Lift over control on {metric}, counting every day so far (95 % interval shaded)",
+        categories=[one.day.strftime("%b %d") for one in report.lift_days],
+        series=[
+            BandSeries(
+                key=f"lift-{index % 4 + 1}", name=variant.name,
+                values=[None if day.lifts[index] is None else day.lifts[index].estimate for day in report.lift_days],
+                lows=[None if day.lifts[index] is None else day.lifts[index].low for day in report.lift_days],
+                highs=[None if day.lifts[index] is None else day.lifts[index].high for day in report.lift_days],
+            )
+            for index, variant in enumerate(report.challengers)
+        ],
+        x_label="day (UTC)", y_label="lift",
+    )
 
 
 def _asked_challenger(request) -> dict:
@@ -54,8 +73,9 @@ def _experiment(shop, pk: int) -> Experiment:
 def experiment(request, shop, pk: int):
     shown = _experiment(shop, pk)
     effect = float(request.GET["effect"]) if request.GET.get("effect") in {str(e) for e in EFFECTS} else 0.1
+    report = experiment_report(experiment=shown)
     context = {
-        "report": experiment_report(experiment=shown), "effects": EFFECTS, "effect": effect,
+        "report": report, "lift_chart": lift_chart(report) if report.lift_days else None, "effects": EFFECTS, "effect": effect,
         "estimate": experiment_length_estimate(experiment=shown, effect=effect)
         if shown.status == Experiment.Status.DRAFT else None,
     }

@@ -1,10 +1,14 @@
 """The Experiments pages: a draft or a model version tested against the live page, from "Test this …" to the
 results read from the rollups and "Ship"."""
 
+from datetime import date, timedelta
+
 import pytest
 
+from catalog.models import ExperimentShopperDay
 from homepage.services import default_rails_ensure
 from merchandising.experiments.models import Experiment, Variant
+from merchandising.experiments.report import experiment_report
 from merchandising.models import AuditEntry, Draft, Rail
 from merchandising.services import draft_open, rules_change
 from recommender.models import Family, ModelVersion
@@ -119,3 +123,40 @@ def test_bandit_mode_is_set_from_the_form_and_refused_for_revenue_per_visitor(al
     alice.post(f"/console/experiments/{experiment.pk}/start/")
     page = alice.get(f"/console/experiments/{experiment.pk}/").content.decode()
     assert "Bandit: moves toward the better variant every hour" in page and "No sample ratio check" in page
+
+
+def test_the_results_page_charts_the_cumulative_lift_and_breaks_click_through_down_by_rail(alice, shop_a):
+    rails = {rail.key: rail for rail in default_rails_ensure(shop=shop_a)}
+    experiment = _create(alice, "holdout")
+    alice.post(f"/console/experiments/{experiment.pk}/start/")
+    yesterday, today = date.today() - timedelta(days=1), date.today()
+    experiment_outcomes(experiment, "control", visitors=200, purchasers=10, pages=200, clicks=0, day=yesterday)
+    experiment_outcomes(experiment, "b", visitors=200, purchasers=20, pages=200, clicks=0, day=yesterday)
+    experiment_outcomes(experiment, "control", visitors=200, purchasers=10, pages=200, clicks=0, day=today,
+                        rails={"for-you": (100, 10)})
+    experiment_outcomes(experiment, "b", visitors=200, purchasers=30, pages=200, clicks=0, day=today,
+                        rails={"for-you": (100, 15)})
+    # A control shopper of yesterday back today is one visitor, from yesterday on.
+    returning = ExperimentShopperDay.objects.filter(experiment_id=experiment.pk, variant="control", day=yesterday).first()
+    ExperimentShopperDay.objects.create(shop=shop_a, experiment_id=experiment.pk, variant="control", day=today,
+                                        outcome=ExperimentShopperDay.Outcome.VISIT, shopper=returning.shopper)
+
+    report = experiment_report(experiment=experiment)
+
+    assert [day.day for day in report.lift_days] == [yesterday, today]
+    first, cumulative = (day.lifts[0].estimate for day in report.lift_days)
+    assert first == pytest.approx((21 / 202) / (11 / 202) - 1)  # Beta(1, 1) posterior means
+    assert cumulative == pytest.approx((51 / 402) / (21 / 402) - 1)
+    assert all(day.lifts[0].low < day.lifts[0].estimate < day.lifts[0].high for day in report.lift_days)
+    assert [row.totals.visitors for row in report.rows] == [400, 400]
+    rail, = report.rails
+    assert (rail.rail, rail.title) == ("for-you", rails["for-you"].title)
+    assert [cell.totals.click_through for cell in rail.cells] == [0.1, 0.15]
+    assert [cell.change for cell in rail.cells] == [None, pytest.approx(0.5)]
+
+    page = alice.get(f"/console/experiments/{experiment.pk}/").content.decode()
+    chart = page.split('data-testid="lift-chart"')[1].split("</figure>")[0]
+    assert 'class="band series-lift-1"' in chart and chart.count('class="point series-lift-1"') == 2
+    assert "Lift over control on conversion rate" in chart
+    by_rail = page.split('data-testid="experiment-rails"')[1].split("</table>")[0]
+    assert rails["for-you"].title in by_rail and "15.0 %" in by_rail and "+50.0 %" in by_rail
