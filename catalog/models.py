@@ -178,7 +178,8 @@ class Event(models.Model):
 
 
 class RailHour(models.Model):
-    """One rail's outcomes in one hour (UTC), from the events the storefront sent back with its key in `context`."""
+    """One rail's outcomes in one hour (UTC), from the events the storefront sent back with its key in `context`;
+    rail "" counts the pages served as a whole."""
 
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
     rail = models.CharField(max_length=64)

@@ -1,6 +1,6 @@
 """Pages served, counted at serve time into the rollups that events cannot recount: per shop, rail and hour
-(catalog.models.RailHour.pages) and per experiment variant, day and rail (ExperimentDay.pages, rail "" for the
-page as a whole).
+(catalog.models.RailHour.pages) and per experiment variant, day and rail (ExperimentDay.pages); in both, rail ""
+is the page as a whole.
 
 A serve adds its counts to one hash in the cache's Redis, in one round trip; `rollup_pages_flush` (every minute,
 config.schedule) moves them into the tables. That Redis keeps nothing on disk: a restart loses at most the
@@ -48,7 +48,8 @@ _VARIANT_PAGES_ADD = f"""
 
 def _fields(*, shop: Shop, rail_keys: Sequence[str], experiment_id: int | None, variant: str | None, at: datetime) -> list[str]:
     at = at.astimezone(UTC)
-    fields = [_SEPARATOR.join(("rail", str(shop.pk), at.strftime("%Y-%m-%dT%H"), rail)) for rail in rail_keys]
+    # Rail "" is the page as a whole, as in the variants' rows.
+    fields = [_SEPARATOR.join(("rail", str(shop.pk), at.strftime("%Y-%m-%dT%H"), rail)) for rail in ("", *rail_keys)]
     if experiment_id is not None:
         day = at.date().isoformat()
         fields += [

@@ -9,7 +9,7 @@ from homepage.selectors import rail_click_through
 from recommender.selectors import family_statuses
 
 from .. import selectors
-from ..charts import Chart, Series, stacked_bar_chart
+from ..charts import Chart, Marker, Series, line_chart, stacked_bar_chart
 from ..console import console_view
 
 OVERVIEW_DAYS = 30
@@ -43,6 +43,29 @@ def events_chart(days: list[selectors.DayEvents]) -> Chart:
     )
 
 
+MARKER_NAMES = {"publish": "Rules published", "promotion": "Model promoted", "experiment": "Experiment started"}
+
+
+def _marker_title(change: selectors.MarkedChange) -> str:
+    entry = change.entry
+    what = {"model_rollback": "Model rolled back"}.get(entry.action, MARKER_NAMES[change.kind])
+    return f"{what}: {entry.object_repr} ({entry.user or 'system'}, {timezone.localtime(entry.created_at):%H:%M})"
+
+
+def outcomes_chart(days: list[selectors.DayOutcomes], changes: list[selectors.MarkedChange]) -> Chart:
+    return line_chart(
+        title=f"Click-through and conversion per day, last {len(days)} days",
+        categories=[day.day.strftime("%b %d") for day in days],
+        series=[
+            Series(key="ctr", name="Click-through (clicks per item shown)", values=[day.click_through for day in days]),
+            Series(key="conversion", name="Conversion (purchases from a rail per page)", values=[day.conversion for day in days]),
+        ],
+        x_label="day", y_label="rate", percent=True, decimals=2,
+        markers=[Marker(key=change.kind, category=change.day.strftime("%b %d"), title=_marker_title(change)) for change in changes],
+        marker_names=MARKER_NAMES,
+    )
+
+
 def rail_rows(*, shop, since) -> list[dict]:
     titles = selectors.rail_titles(shop=shop)
     return [
@@ -69,6 +92,10 @@ def overview(request, shop):
             "counts": selectors.shop_counts(shop=shop),
             "families": family_statuses(shop=shop),
             "events_chart": events_chart(selectors.events_per_day(shop=shop, days=OVERVIEW_DAYS, until=now)),
+            "outcomes_chart": outcomes_chart(
+                selectors.outcomes_per_day(shop=shop, days=OVERVIEW_DAYS, until=now),
+                selectors.marked_changes(shop=shop, days=OVERVIEW_DAYS, until=now),
+            ),
             "days": OVERVIEW_DAYS,
             "rails": rails,
             "best_ctr": max((row["ctr"] or 0 for row in rails), default=0),

@@ -4,11 +4,15 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from catalog.models import Event, EventType
+from homepage.rollups import FLUSHING_KEY, PAGES_KEY, rollup_pages_flush
 from homepage.services import default_rails_ensure
 from merchandising import selectors
+from merchandising.models import AuditEntry, Draft
+from merchandising.services import draft_open, draft_publish, model_version_serve, rules_change
 from merchandising.experiments.rollups import rollups_rebuild
 from recommender.models import Family, ModelVersion
 from tests.factories import ItemFactory, ShopperFactory
@@ -135,3 +139,44 @@ def test_the_overview_says_its_figures_in_plain_words(alice, shop_a):
     assert "for 43 in 100 shoppers, the item they engaged with next was among the first 10 recommended" in models
     assert "as if it came first for 6 in 100 shoppers" in models
     assert "125 clicks for every 1,000 items shown in this rail" in page.split('data-testid="rail-ctr"')[1]
+
+
+def test_outcomes_per_day_chart_click_through_and_conversion_with_changes_marked_on_their_day(
+    alice, shop_a, merchandiser_a, storefront_a
+):
+    rails = default_rails_ensure(shop=shop_a)
+    cache.delete_many([PAGES_KEY, FLUSHING_KEY])
+    for number in range(4):
+        assert storefront_a.get(f"/api/v1/homepage/visitor-{number}").status_code == 200
+    rollup_pages_flush()
+    served = {"request_id": "r1", "rail": rails[0].key, "slot": 0}
+    _events(
+        shop_a,
+        *[(EventType.IMPRESSION, 0, served)] * 20, *[(EventType.CLICK, 0, served)] * 2, (EventType.PURCHASE, 0, served),
+        *[(EventType.IMPRESSION, 2, served)] * 10, (EventType.CLICK, 2, served),
+    )
+    draft_open(shop=shop_a, author=merchandiser_a)
+    rules_change(shop=shop_a, actor=merchandiser_a, operation="rail_update", summary="Retitle", rail=rails[0], title="Picked")
+    draft_publish(draft=Draft.objects.get(shop=shop_a), actor=merchandiser_a)
+    version = ModelVersion.objects.create(shop=shop_a, family=Family.MF, number=1, status=ModelVersion.Status.SUCCEEDED,
+                                          metrics={"ndcg_10": 0.1, "hr_10": 0.2})
+    model_version_serve(version=version, actor=merchandiser_a)
+    AuditEntry.objects.filter(action="model_promote").update(created_at=timezone.now() - timedelta(days=2))
+    AuditEntry.objects.create(shop=shop_a, action="draft_publish", created_at=timezone.now() - timedelta(days=40))
+
+    days = selectors.outcomes_per_day(shop=shop_a, days=30, until=timezone.now())
+    assert (days[-1].pages, days[-1].click_through, days[-1].conversion) == (4, 0.1, 0.25)
+    assert (days[-3].pages, days[-3].click_through, days[-3].conversion) == (0, 0.1, None)
+    assert days[-2].click_through is None
+    assert [change.kind for change in selectors.marked_changes(shop=shop_a, days=30, until=timezone.now())] == [
+        "promotion", "publish",
+    ]
+
+    page = alice.get("/console/").content.decode()
+    chart = page.split('data-testid="outcomes-chart"')[1].split("</figure>")[0]
+    assert chart.count('class="point series-ctr"') == 2 and chart.count('class="point series-conversion"') == 1
+    today, two_days_ago = (timezone.localdate() - timedelta(days=ago) for ago in (0, 2))
+    assert f"{today:%b %d} · Conversion (purchases from a rail per page): 25.00 %" in chart
+    assert 'class="marker marker-publish"' in chart and 'class="marker marker-promotion"' in chart
+    assert f"{two_days_ago:%b %d} · Model promoted: {version}" in chart
+    assert f"{today:%b %d} · Rules published" in chart
