@@ -229,8 +229,9 @@ class ExperimentDay(models.Model):
 
 
 class ExperimentShopperDay(models.Model):
-    """A shopper counted once per variant and day as a visitor or a purchaser: distinct counts stay exact.
-    Erasing the shopper deletes their rows (and so takes them out of the counts)."""
+    """A shopper counted once per variant and day as a visitor or a purchaser: distinct counts stay exact, and a
+    purchaser's revenue that day is kept for comparisons of revenue per visitor. Erasing the shopper deletes
+    their rows (and so takes them out of the counts)."""
 
     class Outcome(models.TextChoices):
         VISIT = "visit"
@@ -242,6 +243,7 @@ class ExperimentShopperDay(models.Model):
     day = models.DateField()
     outcome = models.CharField(max_length=8, choices=Outcome.choices)
     shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="+")
+    revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0, help_text="A purchaser's, that day.")
 
     class Meta:
         constraints = [

@@ -2,6 +2,7 @@
 own tests count them from events)."""
 
 from datetime import date
+from decimal import Decimal
 
 from catalog.models import ExperimentDay, ExperimentShopperDay, Shopper
 from merchandising.experiments.models import Experiment
@@ -11,10 +12,10 @@ OUTCOME = ExperimentShopperDay.Outcome
 
 def experiment_outcomes(
     experiment: Experiment, variant: str, *, visitors: int, purchasers: int, pages: int, clicks: int,
-    day: date | None = None, rails: dict[str, tuple[int, int]] | None = None,
+    day: date | None = None, rails: dict[str, tuple[int, int]] | None = None, revenues: list[Decimal] = (),
 ) -> None:
     """The rollups of `visitors` new shoppers of one variant on `day` (today by default), `purchasers` of them
-    buying; `rails` maps a rail key to the pages that showed it and its clicks."""
+    buying, the first of them for `revenues`; `rails` maps a rail key to the pages that showed it and its clicks."""
     today = day or date.today()
     shoppers = Shopper.objects.bulk_create(
         Shopper(shop=experiment.shop, external_id=f"{variant}-{today}-{number}") for number in range(visitors)
@@ -29,5 +30,6 @@ def experiment_outcomes(
         *(ExperimentShopperDay(shop=experiment.shop, experiment_id=experiment.pk, variant=variant, day=today,
                                outcome=OUTCOME.VISIT, shopper=shopper) for shopper in shoppers),
         *(ExperimentShopperDay(shop=experiment.shop, experiment_id=experiment.pk, variant=variant, day=today,
-                               outcome=OUTCOME.PURCHASE, shopper=shopper) for shopper in shoppers[:purchasers]),
+                               outcome=OUTCOME.PURCHASE, shopper=shopper, revenue=revenue)
+          for shopper, revenue in zip(shoppers[:purchasers], [*revenues, *[Decimal(0)] * purchasers])),
     ])

@@ -2,8 +2,8 @@
 the probability to beat it and the expected loss of shipping, with the sample ratio check and a plain sentence.
 
 Rates are judged per trial: conversion per visitor, clicks and add-to-carts per page served (a page counts
-as one trial, so a rate over one page is held at one). Revenue per visitor is shown but not judged: a
-comparison of means needs each visitor's revenue, which the daily rollups do not keep."""
+as one trial, so a rate over one page is held at one). Revenue per visitor is judged with Welch's normal
+approximation, from each variant's visitors and the sum and sum of squares of its purchasers' revenue."""
 
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -17,19 +17,24 @@ from catalog.models import Event, EventType
 from .assignment import allocations_latest, variant_shares
 from .models import Experiment, Variant
 from ..selectors import rail_titles
-from .rollups import RailTotals, VariantTotals, experiment_rail_totals, experiment_variant_days, experiment_variant_totals
+from .rollups import (
+    RailTotals, VariantTotals, experiment_rail_totals, experiment_revenue_sums, experiment_variant_days, experiment_variant_totals,
+)
 from .stats import (
     ExpectedLoss,
     Interval,
+    Moments,
     RateCounts,
     SampleRatioCheck,
     decision_text,
     expected_loss,
+    means_expected_loss,
     probability_to_beat,
     days_needed,
     relative_lift,
     sample_ratio_mismatch,
     sample_size_per_variant,
+    welch_moments_comparison,
 )
 
 Metric = Experiment.Metric
@@ -92,11 +97,15 @@ class ExperimentReport:
     experiment: Experiment
     rows: list[VariantRow]
     ratio: SampleRatioCheck | None
-    judged: bool  # False when the primary metric is one the rollups cannot judge (revenue per visitor)
     days_running: float
     challengers: list[Variant]
     lift_days: list[LiftDay]
     rails: list[RailRow]
+
+    @property
+    def judged(self) -> bool:
+        """Whether any challenger could be compared with control yet."""
+        return any(row.judgement is not None for row in self.rows)
 
 
 def rate_counts(metric: str, totals: VariantTotals) -> RateCounts:
@@ -113,12 +122,30 @@ def _rates(totals: VariantTotals) -> dict[str, float | None]:
     return rates
 
 
-def _judgement(experiment: Experiment, variant: Variant, control: VariantTotals, totals: VariantTotals) -> Judgement:
+def _revenue_moments(totals: VariantTotals, sums: tuple[Decimal, Decimal] | None) -> Moments:
+    total, squares = sums or (Decimal(0), Decimal(0))
+    return Moments.from_sums(count=totals.visitors, total=float(total), squares=float(squares))
+
+
+def _judgement(
+    experiment: Experiment, variant: Variant, control: VariantTotals, totals: VariantTotals,
+    revenue: dict[str, tuple[Decimal, Decimal]],
+) -> Judgement | None:
+    """The variant against control on the primary metric; None while revenue per visitor has too little to compare
+    (fewer than two visitors, or no revenue yet, in an arm)."""
     metric = experiment.primary_metric
-    control_counts, variant_counts = rate_counts(metric, control), rate_counts(metric, totals)
-    probability = probability_to_beat(control_counts, variant_counts)
-    lift = relative_lift(control_counts, variant_counts)
-    loss = expected_loss(control_counts, variant_counts)
+    if metric == Metric.REVENUE_PER_VISITOR:
+        try:
+            base, moments = _revenue_moments(control, revenue.get(control.variant)), _revenue_moments(totals, revenue.get(totals.variant))
+            comparison = welch_moments_comparison(base, moments)
+        except ValueError:
+            return None
+        probability, lift, loss = comparison.probability_to_beat, comparison.lift, means_expected_loss(base, moments)
+    else:
+        control_counts, variant_counts = rate_counts(metric, control), rate_counts(metric, totals)
+        probability = probability_to_beat(control_counts, variant_counts)
+        lift = relative_lift(control_counts, variant_counts)
+        loss = expected_loss(control_counts, variant_counts)
     sentence = decision_text(
         variant=variant.name, metric=Metric(metric).label.lower(), probability=probability, lift=lift,
         expected_loss=loss.relative,
@@ -175,15 +202,15 @@ def experiment_report(*, experiment: Experiment) -> ExperimentReport:
     days = experiment_variant_days(experiment=experiment)
     totals = days[-1][1] if days else experiment_variant_totals(experiment=experiment)
     control = next((row for variant, row in zip(variants, totals) if variant.kind == Variant.Kind.CONTROL), None)
-    judged = experiment.primary_metric in RATES
+    revenue = experiment_revenue_sums(experiment=experiment) if experiment.primary_metric == Metric.REVENUE_PER_VISITOR else {}
     shares = variant_shares(variants, allocations_latest([experiment]).get(experiment.pk))
     rows = [
         VariantRow(
             variant=variant, share_now=share, totals=row, rates=_rates(row),
             revenue_per_visitor=(row.revenue / row.visitors).quantize(Decimal("0.01")) if row.visitors else None,
             judgement=(
-                _judgement(experiment, variant, control, row)
-                if judged and control is not None and variant.kind != Variant.Kind.CONTROL else None
+                _judgement(experiment, variant, control, row, revenue)
+                if control is not None and variant.kind != Variant.Kind.CONTROL else None
             ),
         )
         for variant, share, row in zip(variants, shares, totals, strict=True)
@@ -191,7 +218,7 @@ def experiment_report(*, experiment: Experiment) -> ExperimentReport:
     started = experiment.started_at
     days_running = ((experiment.ended_at or timezone.now()) - started).total_seconds() / 86400 if started else 0.0
     return ExperimentReport(
-        experiment=experiment, rows=rows, ratio=_ratio_check(experiment, variants, totals), judged=judged,
+        experiment=experiment, rows=rows, ratio=_ratio_check(experiment, variants, totals),
         days_running=days_running, challengers=[variant for variant in variants if variant.kind != Variant.Kind.CONTROL],
         lift_days=_lift_days(experiment, variants, days), rails=_rail_rows(experiment, variants),
     )

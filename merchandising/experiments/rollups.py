@@ -9,7 +9,7 @@ assignment, over the experiments running then):
 - a click or add-to-cart with a rail key counts on that rail;
 - a purchase counts when its shopper had such an event in the experiment within its attribution window
   before it (the purchase itself included), on its rail or on rail "" without one; its revenue is its
-  quantity × the item's price; its shopper is a purchaser that day.
+  quantity × the item's price; its shopper is a purchaser that day, with that revenue added to their day.
 Visitors and purchasers are rows of a per-day distinct table (exact, ON CONFLICT DO NOTHING), counted
 when read. Pages served are counted at serve time (homepage.rollups) on rail "" and per rail shown.
 
@@ -69,10 +69,13 @@ _DAYS_ADD = f"""
         clicks = kept.clicks + excluded.clicks, add_to_carts = kept.add_to_carts + excluded.add_to_carts,
         purchases = kept.purchases + excluded.purchases, revenue = kept.revenue + excluded.revenue
 """
+# A visit seen again that day changes nothing; a purchase adds its revenue to the purchaser's day.
 _SHOPPERS_ADD = f"""
-    INSERT INTO {ExperimentShopperDay._meta.db_table} (shop_id, experiment_id, variant, day, outcome, shopper_id)
-    SELECT %s, * FROM unnest(%s::bigint[], %s::varchar[], %s::date[], %s::varchar[], %s::bigint[])
-    ON CONFLICT DO NOTHING
+    INSERT INTO {ExperimentShopperDay._meta.db_table} AS kept
+        (shop_id, experiment_id, variant, day, outcome, shopper_id, revenue)
+    SELECT %s, * FROM unnest(%s::bigint[], %s::varchar[], %s::date[], %s::varchar[], %s::bigint[], %s::numeric[])
+    ON CONFLICT (shop_id, experiment_id, variant, day, outcome, shopper_id) DO UPDATE SET revenue = kept.revenue + excluded.revenue
+    WHERE excluded.revenue <> 0
 """
 
 
@@ -169,7 +172,7 @@ def _exposed(times: list[datetime], *, since: datetime, until: datetime) -> bool
 def _count(shop: Shop, started: list[_Started], rows: list[tuple]) -> None:
     """Add these events (rows of _EVENTS_READ) to the shop's experiment rollups."""
     days: dict[tuple[int, str, date, str], _Outcomes] = defaultdict(_Outcomes)
-    shoppers: set[tuple[int, str, date, str, int]] = set()
+    shoppers: dict[tuple[int, str, date, str, int], Decimal] = defaultdict(Decimal)  # their revenue
     placed_rows = []
     for row in rows:
         arm = _arm_at(shop, started, row[2], row[4])
@@ -182,7 +185,7 @@ def _count(shop: Shop, started: list[_Started], rows: list[tuple]) -> None:
         experiment = placed.experiment
         day = occurred_at.date()
         if exposure:
-            shoppers.add((experiment.pk, variant, day, ExperimentShopperDay.Outcome.VISIT, shopper_id))
+            shoppers[(experiment.pk, variant, day, ExperimentShopperDay.Outcome.VISIT, shopper_id)] += 0
         outcomes = days[(experiment.pk, variant, day, rail)]
         if event_type == EventType.CLICK and rail:
             outcomes.clicks += 1
@@ -193,7 +196,7 @@ def _count(shop: Shop, started: list[_Started], rows: list[tuple]) -> None:
             if exposure or _exposed(exposures.get(shopper_id, []), since=since, until=occurred_at):
                 outcomes.purchases += 1
                 outcomes.revenue += revenue or 0
-                shoppers.add((experiment.pk, variant, day, ExperimentShopperDay.Outcome.PURCHASE, shopper_id))
+                shoppers[(experiment.pk, variant, day, ExperimentShopperDay.Outcome.PURCHASE, shopper_id)] += revenue or 0
     counted = {key: outcomes for key, outcomes in days.items() if outcomes.clicks or outcomes.add_to_carts or outcomes.purchases}
     with connection.cursor() as cursor:
         if counted:
@@ -205,7 +208,9 @@ def _count(shop: Shop, started: list[_Started], rows: list[tuple]) -> None:
             ])
         if shoppers:
             ordered = sorted(shoppers)
-            cursor.execute(_SHOPPERS_ADD, [shop.pk, *([row[part] for row in ordered] for part in range(5))])
+            cursor.execute(_SHOPPERS_ADD, [
+                shop.pk, *([row[part] for row in ordered] for part in range(5)), [shoppers[row] for row in ordered],
+            ])
 
 
 def _events(shop: Shop, started: list[_Started], *, event_ids: Sequence[int] | None) -> Iterator[list[tuple]]:
@@ -305,6 +310,21 @@ def experiment_variant_totals(*, experiment: Experiment) -> list[VariantTotals]:
         return days[-1][1]
     keys = experiment.variants.order_by("pk").values_list("key", flat=True)
     return [VariantTotals(variant=key, **_nothing_counted()) for key in keys]
+
+
+_REVENUE_SUMS = f"""
+    SELECT variant, sum(revenue), sum(revenue * revenue) FROM (
+        SELECT variant, shopper_id, sum(revenue) AS revenue FROM {ExperimentShopperDay._meta.db_table}
+        WHERE shop_id = %(shop)s AND experiment_id = %(experiment)s AND outcome = %(purchase)s GROUP BY 1, 2
+    ) purchasers GROUP BY 1
+"""
+
+
+def experiment_revenue_sums(*, experiment: Experiment) -> dict[str, tuple[Decimal, Decimal]]:
+    """Per variant key, the sum of its purchasers' revenue over the experiment and the sum of its squares, each
+    purchaser's revenue summed first: with the visitors' count, the moments of revenue per visitor."""
+    params = {"shop": experiment.shop_id, "experiment": experiment.pk, "purchase": ExperimentShopperDay.Outcome.PURCHASE}
+    return {variant: (total, squares) for variant, total, squares in sql_rows(_REVENUE_SUMS, params)}
 
 
 @dataclass(frozen=True)

@@ -230,6 +230,32 @@ def relative_lift(
     return Interval(estimate=estimate, low=float(low), high=float(high))
 
 
+@dataclass(frozen=True)
+class Moments:
+    """One arm's per-visitor values summed up: how many, their mean and their sample variance (ddof 1)."""
+
+    count: int
+    mean: float
+    variance: float
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> "Moments":
+        return cls(count=int(values.size), mean=float(values.mean()), variance=float(values.var(ddof=1)))
+
+    @classmethod
+    def from_sums(cls, *, count: int, total: float, squares: float) -> "Moments":
+        """From the count, the sum and the sum of squares of the values, as a database aggregates them.
+
+        Raises:
+            ValueError: fewer than two values.
+        """
+        if count < 2:
+            raise ValueError("an arm needs at least two values")
+        mean = total / count
+        # Clipped at zero: in floating point, equal values can leave a tiny negative sum of squared deviations.
+        return cls(count=count, mean=mean, variance=max(squares - count * mean * mean, 0.0) / (count - 1))
+
+
 def welch_comparison(
     control: ArrayLike, variant: ArrayLike, *, confidence: float = 0.95
 ) -> MeanComparison:
@@ -253,17 +279,23 @@ def welch_comparison(
         ValueError: an arm has fewer than two values, or a mean is not positive.
     """
     control_values, variant_values = _arm_values(control, variant)
-    mean_c, mean_v = control_values.mean(), variant_values.mean()
+    return welch_moments_comparison(Moments.of(control_values), Moments.of(variant_values), confidence=confidence)
+
+
+def welch_moments_comparison(control: Moments, variant: Moments, *, confidence: float = 0.95) -> MeanComparison:
+    """welch_comparison from each arm's moments rather than its values.
+
+    Raises:
+        ValueError: a mean is not positive.
+    """
+    mean_c, mean_v = control.mean, variant.mean
     _check_positive_means(mean_c, mean_v)
-    var_c = control_values.var(ddof=1) / control_values.size
-    var_v = variant_values.var(ddof=1) / variant_values.size
+    var_c, var_v = control.variance / control.count, variant.variance / variant.count
     se = math.sqrt(var_c + var_v)
     difference = mean_v - mean_c
     if se == 0:
         return _certain_comparison(mean_c, mean_v)
-    dof = (var_c + var_v) ** 2 / (
-        var_c**2 / (control_values.size - 1) + var_v**2 / (variant_values.size - 1)
-    )
+    dof = (var_c + var_v) ** 2 / (var_c**2 / (control.count - 1) + var_v**2 / (variant.count - 1))
     t = stats.t(dof)
     critical = float(t.ppf(_tails(confidence)[1]))
     log_ratio = math.log(mean_v / mean_c)
@@ -283,6 +315,20 @@ def welch_comparison(
         ),
         probability_to_beat=float(t.cdf(difference / se)),
     )
+
+
+def means_expected_loss(control: Moments, variant: Moments) -> ExpectedLoss:
+    """Expected loss of shipping the variant on a mean: E[max(mu_control - mu_variant, 0)] with the difference
+    of means normal (its standard error from the arms' variances), in units of the metric and relative to
+    control's mean."""
+    difference = variant.mean - control.mean
+    se = math.sqrt(control.variance / control.count + variant.variance / variant.count)
+    if se == 0:
+        absolute = max(-difference, 0.0)
+    else:
+        z = difference / se
+        absolute = se * float(stats.norm.pdf(z)) - difference * float(stats.norm.cdf(-z))
+    return ExpectedLoss(absolute=absolute, relative=absolute / control.mean if control.mean else math.inf)
 
 
 def bootstrap_comparison(

@@ -2,13 +2,16 @@
 results read from the rollups and "Ship"."""
 
 from datetime import date, timedelta
+from decimal import Decimal
 
+import numpy as np
 import pytest
 
 from catalog.models import ExperimentShopperDay
 from homepage.services import default_rails_ensure
 from merchandising.experiments.models import Experiment, Variant
 from merchandising.experiments.report import experiment_report
+from merchandising.experiments.stats import welch_comparison
 from merchandising.models import AuditEntry, Draft, Rail
 from merchandising.services import draft_open, rules_change
 from recommender.models import Family, ModelVersion
@@ -160,3 +163,34 @@ def test_the_results_page_charts_the_cumulative_lift_and_breaks_click_through_do
     assert "Lift over control on conversion rate" in chart
     by_rail = page.split('data-testid="experiment-rails"')[1].split("</table>")[0]
     assert rails["for-you"].title in by_rail and "15.0 %" in by_rail and "+50.0 %" in by_rail
+
+
+def test_revenue_per_visitor_is_judged_from_the_purchasers_revenue_as_welch_would_from_every_visitor(alice, shop_a):
+    experiment = _create(alice, "holdout", primary_metric="revenue_per_visitor")
+    alice.post(f"/console/experiments/{experiment.pk}/start/")
+    rng = np.random.default_rng(4)
+    spent = {key: [Decimal(f"{value:.2f}") for value in rng.lognormal(3.0, 0.7, size=count)]
+             for key, count in (("control", 30), ("b", 45))}
+    for key, revenues in spent.items():
+        experiment_outcomes(experiment, key, visitors=500, purchasers=len(revenues), pages=600, clicks=0, revenues=revenues)
+
+    judgement = experiment_report(experiment=experiment).rows[1].judgement
+
+    every_visitor = {key: np.array([float(value) for value in revenues] + [0.0] * (500 - len(revenues)))
+                     for key, revenues in spent.items()}
+    reference = welch_comparison(every_visitor["control"], every_visitor["b"])
+    assert judgement.probability == pytest.approx(reference.probability_to_beat)
+    assert (judgement.lift.low, judgement.lift.high) == pytest.approx((reference.lift.low, reference.lift.high))
+    page = alice.get(f"/console/experiments/{experiment.pk}/").content.decode()
+    assert "likely better than control on revenue per visitor" in page
+    assert "not enough revenue" not in page
+
+
+def test_revenue_per_visitor_waits_for_revenue_in_every_variant(alice, shop_a):
+    experiment = _create(alice, "holdout", primary_metric="revenue_per_visitor")
+    alice.post(f"/console/experiments/{experiment.pk}/start/")
+    experiment_outcomes(experiment, "control", visitors=50, purchasers=0, pages=50, clicks=0)
+    experiment_outcomes(experiment, "b", visitors=50, purchasers=2, pages=50, clicks=0, revenues=[Decimal(10), Decimal(20)])
+
+    assert experiment_report(experiment=experiment).rows[1].judgement is None
+    assert "not enough revenue in every variant" in alice.get(f"/console/experiments/{experiment.pk}/").content.decode()

@@ -15,7 +15,7 @@ from homepage.rollups import FLUSHING_KEY, PAGES_KEY, rollup_pages_flush
 from homepage.services import default_rails_ensure
 from merchandising.experiments.assignment import shopper_arm
 from merchandising.experiments.models import Experiment, Variant
-from merchandising.experiments.rollups import experiment_variant_totals
+from merchandising.experiments.rollups import experiment_revenue_sums, experiment_variant_totals
 from merchandising.experiments.services import experiment_create, experiment_start, variant_add
 from tests.factories import ItemFactory
 
@@ -69,7 +69,7 @@ def _rollups(experiment):
     )
     shoppers = ExperimentShopperDay.objects.filter(experiment_id=experiment.pk).order_by(
         "variant", "day", "outcome", "shopper"
-    ).values_list("variant", "day", "outcome", "shopper__external_id")
+    ).values_list("variant", "day", "outcome", "shopper__external_id", "revenue")
     return list(days), list(shoppers)
 
 
@@ -103,6 +103,10 @@ def test_events_from_a_served_page_count_for_the_shoppers_variant_and_rail(shop_
     rail = page_b["rails"][0]["key"]
     by_rail = {row[2]: row[4:] for row in _rollups(experiment)[0] if row[0] == "b"}
     assert by_rail == {rail: (1, 1, 0, Decimal("0")), "": (0, 0, 2, Decimal("40.00"))}
+    # The purchaser's day holds both purchases' revenue: what revenue per visitor is compared on.
+    purchaser_days = [row for row in _rollups(experiment)[1] if row[2] == ExperimentShopperDay.Outcome.PURCHASE]
+    assert [(row[0], row[3], row[4]) for row in purchaser_days] == [("b", in_b, Decimal("40.00"))]
+    assert experiment_revenue_sums(experiment=experiment) == {"b": (Decimal("40.00"), Decimal("1600.0000"))}
 
     before = _rollups(experiment)
     call_command("rollups_rebuild", "--shop", shop_a.slug)

@@ -2,6 +2,7 @@
 integration, hand-worked formulas and simulations with fixed seeds."""
 
 import math
+from dataclasses import astuple
 
 import numpy as np
 import pytest
@@ -22,6 +23,9 @@ from merchandising.experiments.stats import (
     sample_size_per_variant,
     thompson_shares,
     welch_comparison,
+    welch_moments_comparison,
+    means_expected_loss,
+    Moments,
 )
 
 Z_975 = stats.norm.ppf(0.975)
@@ -220,6 +224,34 @@ def test_welch_comparison_matches_scipy_welch_t_test():
     greater = stats.ttest_ind(variant, control, equal_var=False, alternative="greater")
     assert result.probability_to_beat == pytest.approx(1 - greater.pvalue)
     assert result.lift.estimate == pytest.approx(variant.mean() / control.mean() - 1)
+
+
+def test_welch_from_sums_as_a_database_keeps_them_equals_welch_from_the_values():
+    rng = np.random.default_rng(9)
+    control, variant = _revenue(rng, visitors=2_000, buy_rate=0.08), _revenue(rng, visitors=2_100, buy_rate=0.1)
+
+    def summed(values):
+        return Moments.from_sums(count=values.size, total=float(values.sum()), squares=float((values**2).sum()))
+
+    def flat(comparison):
+        return [comparison.control_mean, comparison.variant_mean, *astuple(comparison.difference), *astuple(comparison.lift),
+                comparison.probability_to_beat]
+
+    assert flat(welch_moments_comparison(summed(control), summed(variant))) == pytest.approx(flat(welch_comparison(control, variant)))
+    with pytest.raises(ValueError, match="at least two"):
+        Moments.from_sums(count=1, total=3.0, squares=9.0)
+
+
+def test_the_expected_loss_of_means_matches_monte_carlo_on_the_normal_difference():
+    control, variant = Moments(count=5_000, mean=2.0, variance=25.0), Moments(count=5_000, mean=2.05, variance=30.0)
+    se = (25.0 / 5_000 + 30.0 / 5_000) ** 0.5
+    differences = np.random.default_rng(3).normal(0.05, se, size=2_000_000)
+
+    loss = means_expected_loss(control, variant)
+
+    assert loss.absolute == pytest.approx(np.maximum(-differences, 0).mean(), rel=0.01)
+    assert loss.relative == pytest.approx(loss.absolute / 2.0)
+    assert means_expected_loss(variant, control).absolute > loss.absolute  # shipping the worse arm costs more
 
 
 def test_welch_lift_interval_covers_the_true_lift_about_95_percent_of_the_time():
