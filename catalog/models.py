@@ -221,6 +221,11 @@ class ExperimentDay(models.Model):
     add_to_carts = models.PositiveBigIntegerField(default=0)
     purchases = models.PositiveBigIntegerField(default=0)
     revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    # On rail "" only: shoppers first counted that day (ExperimentShopper), and what that day's purchases added
+    # to the sum over purchasers of their revenue squared.
+    visitors = models.BigIntegerField(default=0, db_default=0)
+    purchasers = models.BigIntegerField(default=0, db_default=0)
+    revenue_squares = models.DecimalField(max_digits=30, decimal_places=4, default=0, db_default=0)
 
     class Meta:
         constraints = [
@@ -228,10 +233,11 @@ class ExperimentDay(models.Model):
         ]
 
 
-class ExperimentShopperDay(models.Model):
-    """A shopper counted once per variant and day as a visitor or a purchaser: distinct counts stay exact, and a
-    purchaser's revenue that day is kept for comparisons of revenue per visitor. Erasing the shopper deletes
-    their rows (and so takes them out of the counts)."""
+class ExperimentShopper(models.Model):
+    """A shopper counted once per variant as a visitor or a purchaser, from the day of their first such event
+    on: adding it adds them to that day's distinct count (ExperimentDay.visitors, .purchasers). A purchaser's
+    revenue over the experiment is kept for comparisons of revenue per visitor. Erasing the shopper takes
+    them out of the counts (merchandising.experiments.rollups) before their rows go."""
 
     class Outcome(models.TextChoices):
         VISIT = "visit"
@@ -240,14 +246,14 @@ class ExperimentShopperDay(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", db_index=False)
     experiment_id = models.PositiveBigIntegerField()
     variant = models.CharField(max_length=32)
-    day = models.DateField()
     outcome = models.CharField(max_length=8, choices=Outcome.choices)
     shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="+")
-    revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0, help_text="A purchaser's, that day.")
+    first_day = models.DateField()
+    revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0, help_text="A purchaser's, in the experiment.")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["shop", "experiment_id", "variant", "day", "outcome", "shopper"], name="experiment_shopper_day_unique"
+                fields=["shop", "experiment_id", "variant", "outcome", "shopper"], name="experiment_shopper_unique"
             )
         ]

@@ -248,6 +248,7 @@ def shopper_erase(*, shop: Shop, external_id: str) -> bool:
         return False
     with transaction.atomic():
         _shopper_caches_drop(shop=shop, shopper=shopper)
+        signals.shopper_erasing.send(sender=Shopper, shop=shop, shopper=shopper)
         shopper.delete()
     return True
 

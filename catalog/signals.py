@@ -13,6 +13,9 @@ from .rollups import event_rollups_add
 # them to their rollups in that transaction, so a rollup commits with its events or not at all. catalog
 # imports none of its listeners beyond its own: merchandising connects its experiment rollups when ready.
 events_stored = Signal()
+# Sent by catalog.services.shopper_erase with `shop` and `shopper`, in its transaction, before the shopper's rows
+# go: a rollup that counts them apart from their events takes them out.
+shopper_erasing = Signal()
 
 
 def _key_or_shop_changed(sender, **kwargs) -> None:

@@ -4,10 +4,10 @@ own tests count them from events)."""
 from datetime import date
 from decimal import Decimal
 
-from catalog.models import ExperimentDay, ExperimentShopperDay, Shopper
+from catalog.models import ExperimentDay, ExperimentShopper, Shopper
 from merchandising.experiments.models import Experiment
 
-OUTCOME = ExperimentShopperDay.Outcome
+OUTCOME = ExperimentShopper.Outcome
 
 
 def experiment_outcomes(
@@ -20,16 +20,18 @@ def experiment_outcomes(
     shoppers = Shopper.objects.bulk_create(
         Shopper(shop=experiment.shop, external_id=f"{variant}-{today}-{number}") for number in range(visitors)
     )
+    spent = [*revenues, *[Decimal(0)] * (purchasers - len(revenues))]
     ExperimentDay.objects.bulk_create([
         ExperimentDay(shop=experiment.shop, experiment_id=experiment.pk, variant=variant, day=today, pages=pages,
-                      clicks=clicks, purchases=purchasers),
+                      clicks=clicks, purchases=purchasers, revenue=sum(spent, Decimal(0)), visitors=visitors,
+                      purchasers=purchasers, revenue_squares=sum((value * value for value in spent), Decimal(0))),
         *(ExperimentDay(shop=experiment.shop, experiment_id=experiment.pk, variant=variant, day=today, rail=rail,
                         pages=rail_pages, clicks=rail_clicks) for rail, (rail_pages, rail_clicks) in (rails or {}).items()),
     ])
-    ExperimentShopperDay.objects.bulk_create([
-        *(ExperimentShopperDay(shop=experiment.shop, experiment_id=experiment.pk, variant=variant, day=today,
-                               outcome=OUTCOME.VISIT, shopper=shopper) for shopper in shoppers),
-        *(ExperimentShopperDay(shop=experiment.shop, experiment_id=experiment.pk, variant=variant, day=today,
-                               outcome=OUTCOME.PURCHASE, shopper=shopper, revenue=revenue)
-          for shopper, revenue in zip(shoppers[:purchasers], [*revenues, *[Decimal(0)] * purchasers])),
+    ExperimentShopper.objects.bulk_create([
+        *(ExperimentShopper(shop=experiment.shop, experiment_id=experiment.pk, variant=variant, first_day=today,
+                            outcome=OUTCOME.VISIT, shopper=shopper) for shopper in shoppers),
+        *(ExperimentShopper(shop=experiment.shop, experiment_id=experiment.pk, variant=variant, first_day=today,
+                            outcome=OUTCOME.PURCHASE, shopper=shopper, revenue=revenue)
+          for shopper, revenue in zip(shoppers[:purchasers], spent)),
     ])

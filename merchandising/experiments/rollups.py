@@ -10,8 +10,11 @@ assignment, over the experiments running then):
 - a purchase counts when its shopper had such an event in the experiment within its attribution window
   before it (the purchase itself included), on its rail or on rail "" without one; its revenue is its
   quantity × the item's price; its shopper is a purchaser that day, with that revenue added to their day.
-Visitors and purchasers are rows of a per-day distinct table (exact, ON CONFLICT DO NOTHING), counted
-when read. Pages served are counted at serve time (homepage.rollups) on rail "" and per rail shown.
+Visitors and purchasers are distinct: a shopper's first visit (or attributed purchase) in a variant adds a row
+to ExperimentShopper and one to its day's count on rail ""; later ones add nothing. A purchaser's revenue is
+summed on their row, and what each purchase adds to the sum of purchasers' revenue squared goes to its day:
+a report reads days only, however many shoppers and events the shop has. Pages served are counted at serve
+time (homepage.rollups) on rail "" and per rail shown.
 
 An exposure that arrives after the purchase it precedes is found by a recount (`manage.py rollups_rebuild`)
 but not by the purchase's own batch: storefronts send events in order, and a recount settles the rest.
@@ -28,7 +31,7 @@ from django.db import connection, transaction
 from django.db.models import Q, Sum
 
 from catalog.bounds import event_window
-from catalog.models import Event, EventType, ExperimentDay, ExperimentShopperDay, Item, Shop, Shopper
+from catalog.models import Event, EventType, ExperimentDay, ExperimentShopper, Item, Shop, Shopper
 from catalog.rollups import (
     RAIL_OF_EVENT, REVENUE_OF_EVENT, event_rollups_rebuild, rollups_lock_exclusive, rollups_lock_shared,
 )
@@ -60,22 +63,42 @@ _EXPOSURES_READ = f"""
 """
 _DAYS_ADD = f"""
     INSERT INTO {ExperimentDay._meta.db_table} AS kept
-        (shop_id, experiment_id, variant, day, rail, pages, clicks, add_to_carts, purchases, revenue)
-    SELECT %s, experiment_id, variant, day, rail, 0, clicks, add_to_carts, purchases, revenue
+        (shop_id, experiment_id, variant, day, rail, pages, clicks, add_to_carts, purchases, revenue, visitors, purchasers,
+         revenue_squares)
+    SELECT %s, experiment_id, variant, day, rail, 0, clicks, add_to_carts, purchases, revenue, visitors, purchasers, squares
     FROM unnest(%s::bigint[], %s::varchar[], %s::date[], %s::varchar[], %s::bigint[], %s::bigint[], %s::bigint[],
-                %s::numeric[]) AS batch(experiment_id, variant, day, rail, clicks, add_to_carts, purchases, revenue)
+                %s::numeric[], %s::bigint[], %s::bigint[], %s::numeric[])
+        AS batch(experiment_id, variant, day, rail, clicks, add_to_carts, purchases, revenue, visitors, purchasers, squares)
     ORDER BY 2, 3, 4, 5
     ON CONFLICT (shop_id, experiment_id, variant, day, rail) DO UPDATE SET
         clicks = kept.clicks + excluded.clicks, add_to_carts = kept.add_to_carts + excluded.add_to_carts,
-        purchases = kept.purchases + excluded.purchases, revenue = kept.revenue + excluded.revenue
+        purchases = kept.purchases + excluded.purchases, revenue = kept.revenue + excluded.revenue,
+        visitors = kept.visitors + excluded.visitors, purchasers = kept.purchasers + excluded.purchasers,
+        revenue_squares = kept.revenue_squares + excluded.revenue_squares
 """
-# A visit seen again that day changes nothing; a purchase adds its revenue to the purchaser's day.
+# A shopper already counted adds nothing, but a purchase adds its revenue to the purchaser's. What comes back:
+# the rows inserted (xmax 0: first counted now) and the purchasers' rows updated, with their revenue after.
 _SHOPPERS_ADD = f"""
-    INSERT INTO {ExperimentShopperDay._meta.db_table} AS kept
-        (shop_id, experiment_id, variant, day, outcome, shopper_id, revenue)
-    SELECT %s, * FROM unnest(%s::bigint[], %s::varchar[], %s::date[], %s::varchar[], %s::bigint[], %s::numeric[])
-    ON CONFLICT (shop_id, experiment_id, variant, day, outcome, shopper_id) DO UPDATE SET revenue = kept.revenue + excluded.revenue
+    INSERT INTO {ExperimentShopper._meta.db_table} AS kept
+        (shop_id, experiment_id, variant, outcome, shopper_id, first_day, revenue)
+    SELECT %s, * FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::bigint[], %s::date[], %s::numeric[])
+    ON CONFLICT (shop_id, experiment_id, variant, outcome, shopper_id) DO UPDATE SET revenue = kept.revenue + excluded.revenue
     WHERE excluded.revenue <> 0
+    RETURNING experiment_id, variant, outcome, shopper_id, revenue, xmax = 0
+"""
+# Before a shopper's rows go: each day that counted them counts them no more, nor their revenue.
+_SHOPPER_UNCOUNT = f"""
+    UPDATE {ExperimentDay._meta.db_table} AS day SET
+        visitors = day.visitors - gone.visitors, purchasers = day.purchasers - gone.purchasers,
+        revenue = day.revenue - gone.revenue, revenue_squares = day.revenue_squares - gone.squares
+    FROM (
+        SELECT shop_id, experiment_id, variant, first_day, count(*) FILTER (WHERE outcome = 'visit') AS visitors,
+               count(*) FILTER (WHERE outcome = 'purchase') AS purchasers, sum(revenue) AS revenue,
+               sum(revenue * revenue) AS squares
+        FROM {ExperimentShopper._meta.db_table} WHERE shop_id = %(shop)s AND shopper_id = %(shopper)s GROUP BY 1, 2, 3, 4
+    ) gone
+    WHERE day.shop_id = gone.shop_id AND day.experiment_id = gone.experiment_id AND day.variant = gone.variant
+      AND day.day = gone.first_day AND day.rail = ''
 """
 
 
@@ -102,6 +125,20 @@ class _Outcomes:
     clicks: int = 0
     add_to_carts: int = 0
     purchases: int = 0
+    revenue: Decimal = field(default_factory=Decimal)
+    visitors: int = 0
+    purchasers: int = 0
+    revenue_squares: Decimal = field(default_factory=Decimal)
+
+    def any(self) -> bool:
+        return any((self.clicks, self.add_to_carts, self.purchases, self.visitors, self.purchasers, self.revenue_squares))
+
+
+@dataclass
+class _Shopped:
+    """A shopper's outcome in a variant, from one batch: the day of its first event there, and revenue."""
+
+    day: date
     revenue: Decimal = field(default_factory=Decimal)
 
 
@@ -172,7 +209,7 @@ def _exposed(times: list[datetime], *, since: datetime, until: datetime) -> bool
 def _count(shop: Shop, started: list[_Started], rows: list[tuple]) -> None:
     """Add these events (rows of _EVENTS_READ) to the shop's experiment rollups."""
     days: dict[tuple[int, str, date, str], _Outcomes] = defaultdict(_Outcomes)
-    shoppers: dict[tuple[int, str, date, str, int], Decimal] = defaultdict(Decimal)  # their revenue
+    shoppers: dict[tuple[int, str, str, int], _Shopped] = {}
     placed_rows = []
     for row in rows:
         arm = _arm_at(shop, started, row[2], row[4])
@@ -185,7 +222,7 @@ def _count(shop: Shop, started: list[_Started], rows: list[tuple]) -> None:
         experiment = placed.experiment
         day = occurred_at.date()
         if exposure:
-            shoppers[(experiment.pk, variant, day, ExperimentShopperDay.Outcome.VISIT, shopper_id)] += 0
+            _shopped(shoppers, (experiment.pk, variant, ExperimentShopper.Outcome.VISIT, shopper_id), day)
         outcomes = days[(experiment.pk, variant, day, rail)]
         if event_type == EventType.CLICK and rail:
             outcomes.clicks += 1
@@ -196,21 +233,52 @@ def _count(shop: Shop, started: list[_Started], rows: list[tuple]) -> None:
             if exposure or _exposed(exposures.get(shopper_id, []), since=since, until=occurred_at):
                 outcomes.purchases += 1
                 outcomes.revenue += revenue or 0
-                shoppers[(experiment.pk, variant, day, ExperimentShopperDay.Outcome.PURCHASE, shopper_id)] += revenue or 0
-    counted = {key: outcomes for key, outcomes in days.items() if outcomes.clicks or outcomes.add_to_carts or outcomes.purchases}
-    with connection.cursor() as cursor:
-        if counted:
-            keys, values = list(counted), list(counted.values())
+                _shopped(shoppers, (experiment.pk, variant, ExperimentShopper.Outcome.PURCHASE, shopper_id), day, revenue)
+    _shoppers_count(shop, shoppers, days)
+    counted = {key: outcomes for key, outcomes in days.items() if outcomes.any()}
+    if counted:
+        keys, values = list(counted), list(counted.values())
+        names = ("clicks", "add_to_carts", "purchases", "revenue", "visitors", "purchasers", "revenue_squares")
+        with connection.cursor() as cursor:
             cursor.execute(_DAYS_ADD, [
                 shop.pk, *([key[part] for key in keys] for part in range(4)),
-                [one.clicks for one in values], [one.add_to_carts for one in values], [one.purchases for one in values],
-                [one.revenue for one in values],
+                *([getattr(one, name) for one in values] for name in names),
             ])
-        if shoppers:
-            ordered = sorted(shoppers)
-            cursor.execute(_SHOPPERS_ADD, [
-                shop.pk, *([row[part] for row in ordered] for part in range(5)), [shoppers[row] for row in ordered],
-            ])
+
+
+def _shopped(shoppers: dict, key: tuple[int, str, str, int], day: date, revenue: Decimal | None = None) -> None:
+    shopped = shoppers.setdefault(key, _Shopped(day=day))
+    shopped.day = min(shopped.day, day)
+    shopped.revenue += revenue or 0
+
+
+def _shoppers_count(shop: Shop, shoppers: dict[tuple[int, str, str, int], _Shopped], days: dict) -> None:
+    """Add the batch's shoppers to ExperimentShopper, and to `days` those counted for the first time and what their
+    revenue adds to the sum of squares (on rail "" of the day of their first event in the batch)."""
+    if not shoppers:
+        return
+    ordered = sorted(shoppers)
+    with connection.cursor() as cursor:
+        cursor.execute(_SHOPPERS_ADD, [
+            shop.pk, *([key[part] for key in ordered] for part in range(4)),
+            [shoppers[key].day for key in ordered], [shoppers[key].revenue for key in ordered],
+        ])
+        changed = cursor.fetchall()
+    for experiment_id, variant, outcome, shopper_id, revenue, inserted in changed:
+        shopped = shoppers[(experiment_id, variant, outcome, shopper_id)]
+        outcomes = days[(experiment_id, variant, shopped.day, "")]
+        if inserted and outcome == ExperimentShopper.Outcome.VISIT:
+            outcomes.visitors += 1
+        elif inserted:
+            outcomes.purchasers += 1
+        before = revenue - shopped.revenue
+        outcomes.revenue_squares += revenue * revenue - before * before
+
+
+def shopper_uncount(*, shop: Shop, shopper: Shopper) -> None:
+    """Take an erased shopper out of the experiment counts, before their rows are deleted."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SHOPPER_UNCOUNT, {"shop": shop.pk, "shopper": shopper.pk})
 
 
 def _events(shop: Shop, started: list[_Started], *, event_ids: Sequence[int] | None) -> Iterator[list[tuple]]:
@@ -245,9 +313,11 @@ def experiment_rollups_add(*, shop: Shop, event_ids: Sequence[int]) -> None:
 def experiment_rollups_rebuild(*, shop: Shop) -> None:
     """Recount the shop's experiment rollups from its events, keeping the pages served; the caller holds the
     shop's exclusive rollup lock (catalog.rollups.rollups_lock_exclusive) in a transaction."""
-    ExperimentShopperDay.objects.filter(shop=shop).delete()
+    ExperimentShopper.objects.filter(shop=shop).delete()
     ExperimentDay.objects.filter(shop=shop, pages=0).delete()
-    ExperimentDay.objects.filter(shop=shop).update(clicks=0, add_to_carts=0, purchases=0, revenue=0)
+    ExperimentDay.objects.filter(shop=shop).update(
+        clicks=0, add_to_carts=0, purchases=0, revenue=0, visitors=0, purchasers=0, revenue_squares=0,
+    )
     started = _started(shop)
     if started:
         for rows in _events(shop, started, event_ids=None):
@@ -266,39 +336,32 @@ class VariantTotals:
     revenue: Decimal
 
 
-_FIRST_DAYS = f"""
-    SELECT variant, outcome, first_day, count(*) FROM (
-        SELECT variant, outcome, shopper_id, min(day) AS first_day FROM {ExperimentShopperDay._meta.db_table}
-        WHERE shop_id = %(shop)s AND experiment_id = %(experiment)s GROUP BY 1, 2, 3
-    ) firsts GROUP BY 1, 2, 3
-"""
-_DAY_SUMS = ("pages", "clicks", "add_to_carts", "purchases", "revenue")
+_DAY_SUMS = ("pages", "visitors", "clicks", "add_to_carts", "purchasers", "purchases", "revenue")
 
 
 def _nothing_counted() -> dict:
     return {"pages": 0, "visitors": 0, "clicks": 0, "add_to_carts": 0, "purchasers": 0, "purchases": 0, "revenue": Decimal(0)}
 
 
+def _experiment_days(experiment: Experiment):
+    return ExperimentDay.objects.filter(shop_id=experiment.shop_id, experiment_id=experiment.pk)
+
+
 def experiment_variant_days(*, experiment: Experiment) -> list[tuple[date, list[VariantTotals]]]:
     """Each variant's totals from the experiment's start through each day with counts, in the variants' order:
     what its report judges and charts. A shopper is a visitor (or purchaser) from the first day they were one."""
     keys = list(experiment.variants.order_by("pk").values_list("key", flat=True))
-    added: dict[date, dict[str, dict[str, int | Decimal]]] = defaultdict(lambda: defaultdict(dict))
-    days = ExperimentDay.objects.filter(shop_id=experiment.shop_id, experiment_id=experiment.pk)
-    for row in days.values("day", "variant").annotate(
-        pages=Sum("pages", filter=Q(rail="")), clicks=Sum("clicks"), add_to_carts=Sum("add_to_carts"),
-        purchases=Sum("purchases"), revenue=Sum("revenue"),
+    added: dict[date, dict[str, dict]] = defaultdict(dict)
+    for row in _experiment_days(experiment).values("day", "variant").annotate(
+        pages=Sum("pages", filter=Q(rail="")), **{name: Sum(name) for name in _DAY_SUMS if name != "pages"},
     ):
-        added[row["day"]][row["variant"]].update({name: row[name] for name in _DAY_SUMS})
-    outcomes = {ExperimentShopperDay.Outcome.VISIT: "visitors", ExperimentShopperDay.Outcome.PURCHASE: "purchasers"}
-    for variant, outcome, day, shoppers in sql_rows(_FIRST_DAYS, {"shop": experiment.shop_id, "experiment": experiment.pk}):
-        added[day][variant][outcomes[outcome]] = shoppers
+        added[row["day"]][row["variant"]] = row
     running = {key: _nothing_counted() for key in keys}
     cumulative = []
     for day in sorted(added):
         for key in keys:
-            for name, value in added[day].get(key, {}).items():
-                running[key][name] += value or 0
+            for name in _DAY_SUMS:
+                running[key][name] += added[day].get(key, {}).get(name) or 0
         cumulative.append((day, [VariantTotals(variant=key, **running[key]) for key in keys]))
     return cumulative
 
@@ -312,19 +375,11 @@ def experiment_variant_totals(*, experiment: Experiment) -> list[VariantTotals]:
     return [VariantTotals(variant=key, **_nothing_counted()) for key in keys]
 
 
-_REVENUE_SUMS = f"""
-    SELECT variant, sum(revenue), sum(revenue * revenue) FROM (
-        SELECT variant, shopper_id, sum(revenue) AS revenue FROM {ExperimentShopperDay._meta.db_table}
-        WHERE shop_id = %(shop)s AND experiment_id = %(experiment)s AND outcome = %(purchase)s GROUP BY 1, 2
-    ) purchasers GROUP BY 1
-"""
-
-
 def experiment_revenue_sums(*, experiment: Experiment) -> dict[str, tuple[Decimal, Decimal]]:
-    """Per variant key, the sum of its purchasers' revenue over the experiment and the sum of its squares, each
-    purchaser's revenue summed first: with the visitors' count, the moments of revenue per visitor."""
-    params = {"shop": experiment.shop_id, "experiment": experiment.pk, "purchase": ExperimentShopperDay.Outcome.PURCHASE}
-    return {variant: (total, squares) for variant, total, squares in sql_rows(_REVENUE_SUMS, params)}
+    """Per variant key, the sum of its purchasers' revenue over the experiment and the sum of each purchaser's
+    revenue squared: with the visitors' count, the moments of revenue per visitor."""
+    rows = _experiment_days(experiment).values("variant").annotate(total=Sum("revenue"), squares=Sum("revenue_squares"))
+    return {row["variant"]: (row["total"], row["squares"]) for row in rows if row["total"] or row["squares"]}
 
 
 @dataclass(frozen=True)
@@ -345,7 +400,7 @@ def experiment_rail_totals(*, experiment: Experiment) -> dict[str, list[RailTota
     """Per rail key, each variant's totals on it over the experiment, in the variants' order."""
     keys = list(experiment.variants.order_by("pk").values_list("key", flat=True))
     rows = (
-        ExperimentDay.objects.filter(shop_id=experiment.shop_id, experiment_id=experiment.pk).exclude(rail="")
+        _experiment_days(experiment).exclude(rail="")
         .values("rail", "variant").annotate(pages=Sum("pages"), clicks=Sum("clicks"), add_to_carts=Sum("add_to_carts"))
     )
     found: dict[str, dict[str, dict]] = defaultdict(dict)

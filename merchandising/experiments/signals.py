@@ -2,12 +2,12 @@
 
 from django.db.models.signals import post_delete, post_save
 
-from catalog.signals import events_stored
+from catalog.signals import events_stored, shopper_erasing
 from homepage.cache import homepage_rules_changed
 
 from ..models import DraftChange
 from .models import Experiment
-from .rollups import experiment_rollups_add
+from .rollups import experiment_rollups_add, shopper_uncount
 
 
 def _draft_changed(sender, instance: DraftChange, **kwargs) -> None:
@@ -23,7 +23,12 @@ def _events_stored(sender, *, shop, event_ids: list[int], **kwargs) -> None:
     experiment_rollups_add(shop=shop, event_ids=event_ids)
 
 
+def _shopper_erasing(sender, *, shop, shopper, **kwargs) -> None:
+    shopper_uncount(shop=shop, shopper=shopper)
+
+
 def signals_connect() -> None:
     events_stored.connect(_events_stored, dispatch_uid="experiments-rollups")
+    shopper_erasing.connect(_shopper_erasing, dispatch_uid="experiments-shopper-erasing")
     post_save.connect(_draft_changed, sender=DraftChange, dispatch_uid="experiments-draft-change")
     post_delete.connect(_draft_changed, sender=DraftChange, dispatch_uid="experiments-draft-change-delete")

@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from catalog.models import ExperimentShopperDay
+from catalog.models import ExperimentShopper
 from config.celery import app
 from config.queues import Queue
 from homepage.services import default_rails_ensure
@@ -117,7 +117,7 @@ def test_events_stay_counted_under_the_shares_of_their_time_through_a_recount(sh
 
     rollups_rebuild(shop=shop_a)
 
-    visits = ExperimentShopperDay.objects.filter(experiment_id=experiment.pk, outcome=ExperimentShopperDay.Outcome.VISIT)
+    visits = ExperimentShopper.objects.filter(experiment_id=experiment.pk, outcome=ExperimentShopper.Outcome.VISIT)
     assert list(visits.values_list("variant", flat=True)) == ["control"]
     assert [totals.clicks for totals in experiment_variant_totals(experiment=experiment)] == [1, 0]
 

@@ -7,7 +7,6 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from catalog.models import ExperimentShopperDay
 from homepage.services import default_rails_ensure
 from merchandising.experiments.models import Experiment, Variant
 from merchandising.experiments.report import experiment_report
@@ -139,10 +138,6 @@ def test_the_results_page_charts_the_cumulative_lift_and_breaks_click_through_do
                         rails={"for-you": (100, 10)})
     experiment_outcomes(experiment, "b", visitors=200, purchasers=30, pages=200, clicks=0, day=today,
                         rails={"for-you": (100, 15)})
-    # A control shopper of yesterday back today is one visitor, from yesterday on.
-    returning = ExperimentShopperDay.objects.filter(experiment_id=experiment.pk, variant="control", day=yesterday).first()
-    ExperimentShopperDay.objects.create(shop=shop_a, experiment_id=experiment.pk, variant="control", day=today,
-                                        outcome=ExperimentShopperDay.Outcome.VISIT, shopper=returning.shopper)
 
     report = experiment_report(experiment=experiment)
 

@@ -10,12 +10,12 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
 
-from catalog.models import ExperimentDay, ExperimentShopperDay
+from catalog.models import ExperimentDay, ExperimentShopper
 from homepage.rollups import FLUSHING_KEY, PAGES_KEY, rollup_pages_flush
 from homepage.services import default_rails_ensure
 from merchandising.experiments.assignment import shopper_arm
 from merchandising.experiments.models import Experiment, Variant
-from merchandising.experiments.rollups import experiment_revenue_sums, experiment_variant_totals
+from merchandising.experiments.rollups import experiment_revenue_sums, experiment_variant_days, experiment_variant_totals
 from merchandising.experiments.services import experiment_create, experiment_start, variant_add
 from tests.factories import ItemFactory
 
@@ -65,11 +65,12 @@ def _served_events(page: dict, shopper: str, *specs) -> list[dict]:
 
 def _rollups(experiment):
     days = ExperimentDay.objects.filter(experiment_id=experiment.pk).order_by("variant", "day", "rail").values_list(
-        "variant", "day", "rail", "pages", "clicks", "add_to_carts", "purchases", "revenue"
+        "variant", "day", "rail", "pages", "clicks", "add_to_carts", "purchases", "revenue", "visitors", "purchasers",
+        "revenue_squares",
     )
-    shoppers = ExperimentShopperDay.objects.filter(experiment_id=experiment.pk).order_by(
-        "variant", "day", "outcome", "shopper"
-    ).values_list("variant", "day", "outcome", "shopper__external_id", "revenue")
+    shoppers = ExperimentShopper.objects.filter(experiment_id=experiment.pk).order_by(
+        "variant", "first_day", "outcome", "shopper"
+    ).values_list("variant", "first_day", "outcome", "shopper__external_id", "revenue")
     return list(days), list(shoppers)
 
 
@@ -101,10 +102,10 @@ def test_events_from_a_served_page_count_for_the_shoppers_variant_and_rail(shop_
     assert (b.visitors, b.clicks, b.add_to_carts, b.purchases, b.purchasers, b.revenue) == (1, 1, 1, 2, 1, Decimal("40.00"))
     assert (control.visitors, control.clicks, control.purchases, control.purchasers, control.revenue) == (1, 0, 0, 0, 0)
     rail = page_b["rails"][0]["key"]
-    by_rail = {row[2]: row[4:] for row in _rollups(experiment)[0] if row[0] == "b"}
+    by_rail = {row[2]: row[4:8] for row in _rollups(experiment)[0] if row[0] == "b"}
     assert by_rail == {rail: (1, 1, 0, Decimal("0")), "": (0, 0, 2, Decimal("40.00"))}
     # The purchaser's day holds both purchases' revenue: what revenue per visitor is compared on.
-    purchaser_days = [row for row in _rollups(experiment)[1] if row[2] == ExperimentShopperDay.Outcome.PURCHASE]
+    purchaser_days = [row for row in _rollups(experiment)[1] if row[2] == ExperimentShopper.Outcome.PURCHASE]
     assert [(row[0], row[3], row[4]) for row in purchaser_days] == [("b", in_b, Decimal("40.00"))]
     assert experiment_revenue_sums(experiment=experiment) == {"b": (Decimal("40.00"), Decimal("1600.0000"))}
 
@@ -128,9 +129,37 @@ def test_pages_served_count_per_variant_and_rail(shop_a, storefront_a, experimen
 def test_an_erased_shopper_leaves_the_distinct_counts(shop_a, storefront_a, experiment):
     in_b = _shopper_in(shop_a, "b")
     page = storefront_a.get(f"/api/v1/homepage/{in_b}").json()
-    storefront_a.post("/api/v1/events", _served_events(page, in_b, ("imp", "impression", -1, {})), format="json")
-    assert experiment_variant_totals(experiment=experiment)[1].visitors == 1
+    served = _served_events(page, in_b, ("imp", "impression", -1, {}), ("buy", "purchase", -1, {"served": False}))
+    storefront_a.post("/api/v1/events", served, format="json")
+    b = experiment_variant_totals(experiment=experiment)[1]
+    assert (b.visitors, b.purchasers, b.revenue) == (1, 1, Decimal("10.00"))
 
     assert storefront_a.delete(f"/api/v1/shoppers/{in_b}").status_code in (200, 204)
 
-    assert experiment_variant_totals(experiment=experiment)[1].visitors == 0
+    b = experiment_variant_totals(experiment=experiment)[1]
+    assert (b.visitors, b.purchasers, b.revenue) == (0, 0, Decimal("0.00"))
+    assert experiment_revenue_sums(experiment=experiment) == {}
+    assert not ExperimentShopper.objects.filter(experiment_id=experiment.pk).exists()
+
+
+def test_a_shopper_is_one_visitor_from_their_first_day_and_their_revenue_squares_add_up_across_batches(
+    shop_a, storefront_a, experiment
+):
+    in_b = _shopper_in(shop_a, "b")
+    page = storefront_a.get(f"/api/v1/homepage/{in_b}").json()
+    # Two days of visits, then purchases in two batches: 3 × 10.00, then 1 × 10.00.
+    for batch in (
+        _served_events(page, in_b, ("day-one", "impression", -30, {}), ("day-two", "impression", -1, {})),
+        _served_events(page, in_b, ("buy", "purchase", -1, {"served": False, "value": 3})),
+        _served_events(page, in_b, ("buy-again", "purchase", -1, {"served": False})),
+    ):
+        assert storefront_a.post("/api/v1/events", batch, format="json").json()["created"] == len(batch)
+
+    days = experiment_variant_days(experiment=experiment)
+    first_day = (timezone.now() - timedelta(hours=30)).date()
+    assert [(day, totals[1].visitors) for day, totals in days][0] == (first_day, 1)
+    assert days[-1][1][1].visitors == 1 and days[-1][1][1].purchasers == 1
+    assert experiment_revenue_sums(experiment=experiment) == {"b": (Decimal("40.00"), Decimal("1600.0000"))}
+    before = _rollups(experiment)
+    call_command("rollups_rebuild", "--shop", shop_a.slug)
+    assert _rollups(experiment) == before
