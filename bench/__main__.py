@@ -16,6 +16,7 @@ BENCHMARKS = {
     "coldstart": "bench.coldstart",
     "soak": "bench.soak",
     "experiments": "bench.experiments",
+    "results": "bench.results",
 }
 
 

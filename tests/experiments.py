@@ -18,7 +18,7 @@ def experiment_outcomes(
     buying, the first of them for `revenues`; `rails` maps a rail key to the pages that showed it and its clicks."""
     today = day or date.today()
     shoppers = Shopper.objects.bulk_create(
-        Shopper(shop=experiment.shop, external_id=f"{variant}-{today}-{number}") for number in range(visitors)
+        Shopper(shop=experiment.shop, external_id=f"{experiment.pk}-{variant}-{today}-{number}") for number in range(visitors)
     )
     spent = [*revenues, *[Decimal(0)] * (purchasers - len(revenues))]
     ExperimentDay.objects.bulk_create([

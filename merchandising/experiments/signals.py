@@ -1,7 +1,9 @@
-"""A draft that a running experiment serves is part of the shop's live rules: editing it reaches the pages."""
+"""A draft that a running experiment serves is part of the shop's live rules: editing it reaches the pages.
+Experiment rollups follow their events (stored, or erased with a shopper) and their experiment (deleted)."""
 
 from django.db.models.signals import post_delete, post_save
 
+from catalog.models import ExperimentDay, ExperimentShopper
 from catalog.signals import events_stored, shopper_erasing
 from homepage.cache import homepage_rules_changed
 
@@ -23,6 +25,12 @@ def _events_stored(sender, *, shop, event_ids: list[int], **kwargs) -> None:
     experiment_rollups_add(shop=shop, event_ids=event_ids)
 
 
+def _experiment_deleted(sender, instance: Experiment, **kwargs) -> None:
+    # Its rollups name it by id only (they live in catalog): they go with it.
+    ExperimentDay.objects.filter(shop_id=instance.shop_id, experiment_id=instance.pk).delete()
+    ExperimentShopper.objects.filter(shop_id=instance.shop_id, experiment_id=instance.pk).delete()
+
+
 def _shopper_erasing(sender, *, shop, shopper, **kwargs) -> None:
     shopper_uncount(shop=shop, shopper=shopper)
 
@@ -30,5 +38,6 @@ def _shopper_erasing(sender, *, shop, shopper, **kwargs) -> None:
 def signals_connect() -> None:
     events_stored.connect(_events_stored, dispatch_uid="experiments-rollups")
     shopper_erasing.connect(_shopper_erasing, dispatch_uid="experiments-shopper-erasing")
+    post_delete.connect(_experiment_deleted, sender=Experiment, dispatch_uid="experiments-rollups-deleted")
     post_save.connect(_draft_changed, sender=DraftChange, dispatch_uid="experiments-draft-change")
     post_delete.connect(_draft_changed, sender=DraftChange, dispatch_uid="experiments-draft-change-delete")

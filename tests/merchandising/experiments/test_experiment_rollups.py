@@ -17,6 +17,7 @@ from merchandising.experiments.assignment import shopper_arm
 from merchandising.experiments.models import Experiment, Variant
 from merchandising.experiments.rollups import experiment_revenue_sums, experiment_variant_days, experiment_variant_totals
 from merchandising.experiments.services import experiment_create, experiment_start, variant_add
+from tests.experiments import experiment_outcomes
 from tests.factories import ItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -163,3 +164,14 @@ def test_a_shopper_is_one_visitor_from_their_first_day_and_their_revenue_squares
     before = _rollups(experiment)
     call_command("rollups_rebuild", "--shop", shop_a.slug)
     assert _rollups(experiment) == before
+
+
+def test_deleting_an_experiment_deletes_its_rollups_and_no_other(shop_a, experiment):
+    other = experiment_create(shop=shop_a, actor=None, name="Other", primary_metric=Experiment.Metric.CONVERSION)
+    for one in (experiment, other):
+        experiment_outcomes(one, "control", visitors=3, purchasers=1, pages=3, clicks=1)
+
+    experiment.delete()
+
+    assert set(ExperimentDay.objects.values_list("experiment_id", flat=True)) == {other.pk}
+    assert set(ExperimentShopper.objects.values_list("experiment_id", flat=True)) == {other.pk}
