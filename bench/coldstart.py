@@ -14,16 +14,16 @@ from recommender.ml.nets.text_finetune import FineTuneConfig
 from recommender.ml.trainer import FINETUNED_TEXT, Budget, fit_family, prepare
 
 from .common import BenchResult, dataset_missing, machine_describe
-from .quality import DEFAULT_DATA, beauty_load
+from .common.coldstart import TARGET_GAIN, cold_start_verdict
+from .common.datasets import DEMO_DATA, beauty_load
 
-TARGET_GAIN = 0.20  # the issue's bar: +20 % relative NDCG@10 over the frozen encoder
 CPU_TIME_LIMIT_S = 600.0
 
 
 def arguments(argv: list[str]) -> argparse.Namespace:
     defaults = FineTuneConfig()
     parser = argparse.ArgumentParser(prog="python -m bench coldstart")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=DEMO_DATA)
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     parser.add_argument("--time-limit", type=float, default=None, help=f"seconds of fine-tuning (default {CPU_TIME_LIMIT_S:.0f} on CPU, none on GPU)")
     parser.add_argument("--epochs", type=int, default=None, help="passes over the pairs (default 1 on CPU, 3 on GPU)")
@@ -75,26 +75,6 @@ def cold_start_rows(report: dict, history: dict, device: str) -> list[dict]:
             "device": device,
         })
     return rows
-
-
-def cold_start_verdict(report: dict) -> tuple[float, str]:
-    """The fine-tuned encoder's relative NDCG@10 gain over the frozen one, and a sentence on the target."""
-    frozen = report["frozen"]["ndcg_10"]
-    gain = report["fine_tuned"]["ndcg_10"] / frozen - 1.0 if frozen else float("nan")
-    return gain, f"Relative NDCG@10 gain over frozen: {gain:+.1%} (target {TARGET_GAIN:+.0%}: {'met' if gain >= TARGET_GAIN else 'not met'})."
-
-
-def cold_start_note(report: dict, history: dict) -> str:
-    """The cold-start figures of a fine-tuning run in one paragraph."""
-    figures = "; ".join(
-        f"{label} HR@10 {report[name]['hr_10']:.4f}, NDCG@10 {report[name]['ndcg_10']:.4f}"
-        for name, label in (("popularity", "popularity"), ("frozen", "frozen"), ("fine_tuned", "fine-tuned"))
-    )
-    return (
-        f"Cold start ({report['cold_items']:,} items held out of the fine-tune, {report['cases']:,} shoppers): {figures}. "
-        f"{cold_start_verdict(report)[1]} Fine-tune: {history['steps']} steps in {history['seconds']:.0f} s, "
-        f"{history['items_per_s']:.0f} items embedded/s."
-    )
 
 
 def run(argv: list[str]) -> BenchResult:

@@ -16,7 +16,7 @@ import json
 from config.threads import numerics_single_threaded
 
 from .common import BenchResult, dev_data_env, manage, percentile
-from .homepage import DEV_DATA_DIR, PRECOMPUTED, RUN_MAKE
+from .common.swarm import DEV_DATA_DIR, PRECOMPUTED, RUN_MAKE
 
 NAME = "compose"
 

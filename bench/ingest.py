@@ -18,7 +18,8 @@ from pathlib import Path
 
 import requests
 
-from .common import REPO_DIR, BenchResult, BenchServer, MemorySampler, OtherLoad, bench_server, dataset_missing
+from .common.datasets import DEMO_DATA
+from .common import BenchResult, BenchServer, MemorySampler, OtherLoad, bench_server, dataset_missing
 
 NAME = "ingest"
 ITEM_BATCH_SIZE = 1000
@@ -29,10 +30,6 @@ EVENT_SPACING = timedelta(days=1)
 EVENT_TYPE_WEIGHTS = {"view": 60, "click": 20, "add_to_cart": 12, "purchase": 8}
 TARGET_EVENTS_PER_S = 10_000
 REQUEST_TIMEOUT_S = 120
-
-
-def dataset_path() -> Path:
-    return Path(os.environ.get("VITRINE_DEMO_DATA") or REPO_DIR.parent / "shared" / "datasets" / "amazon_beauty_5core")
 
 
 def _read_tsv(path: Path) -> list[dict]:
@@ -136,7 +133,7 @@ def arguments_parse(argv: list[str]) -> argparse.Namespace:
 
 def run(argv: list[str]) -> BenchResult:
     options = arguments_parse(argv)
-    path = dataset_path()
+    path = DEMO_DATA
     skipped = dataset_missing(path)
     if skipped:
         return BenchResult(NAME, skipped=skipped)

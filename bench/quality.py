@@ -7,26 +7,17 @@ last one or two events.
 """
 
 import argparse
-import csv
-import hashlib
-import os
-import time
 from pathlib import Path
 
 import numpy as np
 
-from recommender.ml.data import Interactions, top_category_codes
 from recommender.ml.device import pick_device
-from recommender.ml.nets.text_encoder import item_text
 from recommender.ml.trainer import (
-    EVENT_TYPE_CODES,
     FAMILIES,
     FINETUNED_TEXT,
     POPULARITY,
     SEQUENTIAL,
     Budget,
-    ShopData,
-    embed_items,
     evaluate,
     evaluate_new_shoppers,
     fit_family,
@@ -34,10 +25,9 @@ from recommender.ml.trainer import (
 )
 
 from .common import BenchResult, dataset_missing, machine_describe
+from .common.coldstart import cold_start_note, cold_start_verdict
+from .common.datasets import DEMO_DATA, beauty_load, embeddings_cached
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = Path(os.environ.get("VITRINE_DEMO_DATA") or REPO.parent / "shared" / "datasets" / "amazon_beauty_5core")
-CACHE = REPO / ".data" / "bench"
 # Full-ranking figures on this exact dataset and protocol (S3-Rec repository, CIKM 2020; DIF-SR, SIGIR 2022).
 PUBLISHED = [
     {"model": "PopRec (published)", "hr_10": 0.0152, "ndcg_10": 0.0068},
@@ -49,50 +39,6 @@ METRICS = ("hr_10", "ndcg_10", "recall_20", "ndcg_20", "mrr", "precision_10", "c
 # The encoder is fine-tuned before the sequential model, which is then fitted on its vectors too.
 DEFAULT_FAMILIES = [family for family in FAMILIES if family != SEQUENTIAL] + [FINETUNED_TEXT, SEQUENTIAL]
 TUNED_SEQUENTIAL = "sequential, fine-tuned text"
-
-
-def beauty_load(path: Path) -> ShopData:
-    """The dataset as arrays: one purchase per review, spaced a day apart in each shopper's order."""
-    with (path / "items.tsv").open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
-    index = {row["item_id"]: position for position, row in enumerate(rows)}
-    categories = [" > ".join(part.strip() for part in row["categories"].split("|") if part.strip()) for row in rows]
-    users, items, stamps = [], [], []
-    with (path / "sequences.txt").open(encoding="utf-8") as handle:
-        for user, line in enumerate(handle):
-            sequence = [index[item] for item in line.split()[1:]]
-            users += [user] * len(sequence)
-            items += sequence
-            stamps += [86_400.0 * position for position in range(len(sequence))]
-    n = len(items)
-    interactions = Interactions(
-        user_ids=np.asarray(users, np.int64),
-        item_ids=np.asarray(items, np.int64),
-        weights=np.ones(n, np.float32),
-        timestamps=np.asarray(stamps, np.float64),
-        event_types=np.full(n, EVENT_TYPE_CODES["purchase"], np.int64),
-        n_users=max(users) + 1,
-        n_items=len(rows),
-    )
-    texts = [
-        item_text(row["title"], "" if row["brand"] == "Unknown" else row["brand"], category)
-        for row, category in zip(rows, categories)
-    ]
-    return ShopData(interactions, texts, top_category_codes(categories))
-
-
-def embeddings_cached(texts: list[str], device: str) -> tuple[np.ndarray, float]:
-    """Item embeddings, computed once per text set; returns them and the items/s of the computing run."""
-    digest = hashlib.sha1("\n".join(texts).encode()).hexdigest()[:16]
-    path = CACHE / f"beauty-minilm-{digest}.npy"
-    if path.exists():
-        return np.load(path), float("nan")
-    started = time.perf_counter()
-    embeddings = embed_items(texts, None, device)
-    rate = len(texts) / (time.perf_counter() - started)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    np.save(path, embeddings)
-    return embeddings, rate
 
 
 def runs(families: list[str]) -> list[tuple[str, str, dict]]:
@@ -111,7 +57,7 @@ def runs(families: list[str]) -> list[tuple[str, str, dict]]:
 
 def arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench quality")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=DEMO_DATA)
     parser.add_argument("--families", default=",".join(DEFAULT_FAMILIES))
     parser.add_argument("--time-limit", type=float, default=None, help="seconds of sequential-model training and of the encoder fine-tune")
     parser.add_argument("--max-epochs", type=int, default=None)
@@ -156,7 +102,6 @@ def run(argv: list[str]) -> BenchResult:
                 f"{np.mean(history.get('seconds_per_epoch') or [0]):.1f} s/epoch, stopped by {history.get('stopped_by')}."
             )
         if family == FINETUNED_TEXT:
-            from .coldstart import cold_start_note, cold_start_verdict  # it reads this module's loader
 
             tuned = fitted
             cold = fitted.metrics["cold_start"]

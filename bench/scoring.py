@@ -9,14 +9,14 @@ import numpy as np
 from recommender.ml.trainer import FAMILIES, POPULARITY, Budget, fit_family, prepare, score_history
 
 from .common import BenchResult, dataset_missing, machine_describe, percentile
-from .quality import DEFAULT_DATA, beauty_load, embeddings_cached
+from .common.datasets import DEMO_DATA, beauty_load, embeddings_cached
 
 TOP_K = 200
 
 
 def arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench scoring")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=DEMO_DATA)
     parser.add_argument("--shoppers", type=int, default=2000, help="shoppers scored one at a time")
     parser.add_argument("--train-seconds", type=float, default=60.0, help="sequential training before timing")
     return parser.parse_args(argv)

@@ -45,8 +45,8 @@ from .common import (
     manage,
     percentile,
 )
-from .homepage import INSTALL_LOCUST, LOCUST, LOCUST_START_MARGIN_S, Demo, Swarm
-from .ingest import dataset_path
+from .common.datasets import DEMO_DATA
+from .common.swarm import INSTALL_LOCUST, LOCUST, LOCUST_START_MARGIN_S, Demo, Swarm
 
 NAME = "soak"
 MIX = {"known": 70, "write": 30}
@@ -236,7 +236,7 @@ def arguments_parse(argv: list[str]) -> argparse.Namespace:
 
 def run(argv: list[str]) -> BenchResult:
     options = arguments_parse(argv)
-    path = dataset_path()
+    path = DEMO_DATA
     skipped = dataset_missing(path) or (None if LOCUST.exists() else f"locust is not installed; {INSTALL_LOCUST}.")
     if skipped:
         return BenchResult(NAME, skipped=skipped)

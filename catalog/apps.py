@@ -8,6 +8,6 @@ class CatalogConfig(AppConfig):
     def ready(self):
         import config.openapi  # noqa: F401  (registers the API key's scheme with the schema generator)
 
-        from .signals import signals_connect
+        from .receivers import signals_connect
 
         signals_connect()

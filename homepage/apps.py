@@ -5,6 +5,6 @@ class HomepageConfig(AppConfig):
     name = "homepage"
 
     def ready(self):
-        from .signals import signals_connect
+        from .receivers import signals_connect
 
         signals_connect()

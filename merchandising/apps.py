@@ -5,8 +5,12 @@ class MerchandisingConfig(AppConfig):
     name = "merchandising"
 
     def ready(self):
-        from .experiments.signals import signals_connect
-        from .signals import signals_connect as audit_signals_connect
+        from homepage.arms import arm_resolver_set
+
+        from .experiments.assignment import shopper_arm
+        from .experiments.receivers import signals_connect
+        from .receivers import signals_connect as audit_signals_connect
 
         signals_connect()
         audit_signals_connect()
+        arm_resolver_set(shopper_arm)

@@ -6,6 +6,8 @@ from django.utils import timezone
 
 from catalog.models import Item, Shop
 
+from .validators import unit_interval
+
 
 class Membership(models.Model):
     """A console user works in the shops they are a member of, and sees nothing of the others."""
@@ -39,10 +41,6 @@ TITLE_PLACEHOLDERS = {
     RailKind.TOP_IN_CATEGORY: frozenset({"category"}),
     RailKind.CAMPAIGN: frozenset({"campaign"}),
 }
-
-
-def unit_interval(field_name: str) -> list:
-    return [MinValueValidator(0.0, f"{field_name} is at least 0."), MaxValueValidator(1.0, f"{field_name} is at most 1.")]
 
 
 class Campaign(models.Model):

@@ -190,7 +190,7 @@ def _unit(vector: np.ndarray) -> np.ndarray:
     return vector / norm if norm > 0 else vector
 
 
-# The experiment arm the page is composed for (a merchandising.experiments.assignment.Arm), or None.
+# The experiment arm the page is composed for (a homepage.arms.Arm), or None.
 _arm_served: ContextVar = ContextVar("homepage_experiment_arm", default=None)
 
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from catalog import selectors as catalog_selectors
 from catalog.models import Item, Shop, Shopper
-from merchandising.experiments.assignment import Arm, shopper_arm
+from ..arms import Arm, shopper_arm
 
 from .. import cache, selectors
 from ..rollups import page_served_count

@@ -17,7 +17,7 @@ from django.db.models import Q
 from catalog.models import Shop
 from recommender.models import ModelVersion
 
-from ..models import Draft, unit_interval
+from ..validators import unit_interval
 
 
 class Experiment(models.Model):
@@ -96,7 +96,7 @@ class Variant(models.Model):
     name = models.CharField(max_length=200)
     share = models.FloatField(validators=unit_interval("Share"), help_text="Share of the experiment's shoppers.")
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    draft = models.ForeignKey(Draft, on_delete=models.PROTECT, null=True, blank=True, related_name="variants")
+    draft = models.ForeignKey("merchandising.Draft", on_delete=models.PROTECT, null=True, blank=True, related_name="variants")
     model_version = models.ForeignKey(
         ModelVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="variants"
     )

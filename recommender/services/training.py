@@ -19,6 +19,7 @@ from catalog.models import Shop
 
 from ..models import Family, ModelVersion
 from ..selectors import FAMILY_ORDER, active_version, shop_arrays_load
+from ..dispatch import versions_train_queue
 from ..signals import version_promoted
 from .embeddings import VECTORS_FOLDER, item_embeddings_refresh, serving_encoder, text_hash, text_model_path
 from .registry import promotion_held_back, version_promote
@@ -130,12 +131,8 @@ def training_dispatch(
 
 
 def _versions_publish(versions: list[ModelVersion]) -> None:
-    from celery import chain
-
-    from ..tasks import train_model_version_task
-
     try:
-        chain(*[train_model_version_task.si(version.pk) for version in versions]).delay()
+        versions_train_queue(version_ids=[version.pk for version in versions])
     except BROKER_ERRORS:
         logger.exception("Shop %s: could not queue %s", versions[0].shop.slug, ", ".join(f"#{version.pk}" for version in versions))
         training_versions_abandon(versions=versions, error=QUEUE_UNREACHABLE)

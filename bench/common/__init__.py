@@ -1,4 +1,5 @@
-"""Helpers shared by the benchmarks: the machine, a gunicorn server on its own data, memory, tables."""
+"""Helpers shared by the benchmarks: the machine, a gunicorn server on its own data, memory, tables. Benchmarks
+import these (and the submodules: datasets, the locust swarm, the cold-start report), never each other."""
 
 import fcntl
 import importlib.util
@@ -20,7 +21,7 @@ from pathlib import Path
 import psutil
 import requests
 
-REPO_DIR = Path(__file__).resolve().parent.parent
+REPO_DIR = Path(__file__).resolve().parent.parent.parent
 RESULTS_DIR = REPO_DIR / "bench" / "results"
 # Its own embedded PostgreSQL and Redis, so a run never touches the demo database.
 BENCH_DATA_DIR = REPO_DIR / ".data" / "bench"
