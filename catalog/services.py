@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
-from homepage.cache import homepage_catalog_changed, token_bump_through_commit, token_read
+from config.tokens import token_bump, token_read
 
 from . import selectors, signals
 from .models import ApiKey, Event, Item, Shop, Shopper
@@ -64,7 +64,7 @@ _authenticated: dict[str, tuple[str, float, ApiKey]] = {}  # by key hash: (keys 
 
 def api_keys_changed() -> None:
     """A key was revoked or a shop edited: every process reads the keys it has checked again."""
-    token_bump_through_commit(API_KEYS_TOKEN)
+    token_bump(API_KEYS_TOKEN)
 
 
 def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
@@ -120,7 +120,7 @@ def item_batch_upsert(*, shop: Shop, items: list) -> BatchResult:
             unique_fields=["shop", "external_id"],
             update_fields=[*ITEM_CONTENT_FIELDS, "content_hash", "updated_at"],
         )
-        homepage_catalog_changed(shop=shop)
+        signals.items_changed.send(sender=Item, shop=shop)
     return result
 
 
@@ -215,25 +215,19 @@ def event_batch_ingest(*, shop: Shop, events: list) -> BatchResult:
         )
         signals.events_stored.send(sender=Event, shop=shop, event_ids=event_ids)
     result.created = len(new_events)
-    from homepage.cache import homepage_shoppers_acted  # imported here: catalog must load without homepage
-
     # Their next homepage must show these events: their cached layouts are stale from now on.
-    homepage_shoppers_acted(shop=shop, opt_outs={external_id: opt_out for external_id, (_, opt_out) in shoppers.items()})
+    opt_outs = {external_id: opt_out for external_id, (_, opt_out) in shoppers.items()}
+    signals.shoppers_acted.send(sender=Shopper, shop=shop, opt_outs=opt_outs)
     return result
 
 
 def _shopper_caches_drop(*, shop: Shop, shopper: Shopper) -> None:
-    """Delete everything cached from the shopper's history: their pages, precomputed or not, and their model
-    candidates. Done now, and again once the change is committed: a page composed meanwhile from the rows
-    before it must not outlive it."""
-    from homepage.cache import homepage_shoppers_forget  # imported here: catalog must load without homepage
-    from recommender.services.candidates import candidates_cache_key
-
-    candidates_key, external_ids = candidates_cache_key(shopper), [shopper.external_id]
+    """Have everything cached from the shopper's history deleted (their pages, precomputed or not, and their model
+    candidates, by the apps that cache them). Done now, and again once the change is committed: a page composed
+    meanwhile from the rows before it must not outlive it."""
 
     def drop() -> None:
-        cache.delete(candidates_key)
-        homepage_shoppers_forget(shop=shop, external_ids=external_ids)
+        signals.shopper_history_dropped.send(sender=Shopper, shop=shop, shopper=shopper)
 
     drop()
     if transaction.get_connection().in_atomic_block:

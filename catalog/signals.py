@@ -11,3 +11,11 @@ events_stored = Signal()
 # Sent by catalog.services.shopper_erase with `shop` and `shopper`, in its transaction, before the shopper's rows
 # go: a rollup that counts them apart from their events takes them out.
 shopper_erasing = Signal()
+# Sent with `shop` once items of the shop were written, or their vectors (by the recommender): every process's
+# snapshot of its catalog is stale.
+items_changed = Signal()
+# Sent with `shop` and `opt_outs` (external id to opt-out flag) after a batch of these shoppers' events was stored.
+shoppers_acted = Signal()
+# Sent with `shop` and `shopper` when what is cached from the shopper's history must go (an opt-out, an
+# erasure): at once, and again once the change commits.
+shopper_history_dropped = Signal()

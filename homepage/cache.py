@@ -10,8 +10,6 @@ read with it.
 
 import hashlib
 import logging
-import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -19,10 +17,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db import transaction
 from redis.exceptions import RedisError
 
 from catalog.models import Shop, Shopper
+from config.tokens import TOKEN_SECONDS, token_bump, token_new, token_read
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +29,6 @@ logger = logging.getLogger(__name__)
 PAGE_SECONDS = 600
 # Part of every page key: a release that changes what a cached page holds never reads the previous release's.
 PAGE_FORMAT = 3
-TOKEN_SECONDS = 7 * 24 * 3600
 
 
 def shop_identity(shop: Shop) -> str:
@@ -75,10 +72,6 @@ def _shopper_key(shop: Shop, hashed_id: str) -> str:
 
 def _models_token_key(shop: Shop) -> str:
     return f"homepage:models:{shop_identity(shop)}"
-
-
-def _new_token() -> str:
-    return uuid.uuid4().hex[:12]
 
 
 _rules_silenced: ContextVar[bool] = ContextVar("homepage_rules_silenced", default=False)
@@ -159,26 +152,10 @@ def homepage_models_changed(*, shop: Shop) -> None:
 _request_tokens: ContextVar[dict[str, str] | None] = ContextVar("homepage_request_tokens", default=None)
 
 
-# While the cache cannot hold tokens, per-process copies are read again this often: a change made meanwhile
-# is seen within these seconds, and a process does not read its rules and catalog again for every request.
-UNAVAILABLE_TOKEN_SECONDS = 5
-
-
-def token_read(key: str, found: str | None) -> str:
-    if found is None:
-        # A missing token must not match anything cached under an earlier, evicted one: start a new one.
-        cache.add(key, _new_token(), TOKEN_SECONDS)
-        found = cache.get(key) or f"unavailable-{int(time.monotonic() // UNAVAILABLE_TOKEN_SECONDS)}"
-    return found
-
-
 def token_bump_through_commit(key: str) -> None:
     # A page composing now reads what changed as of the new token, not the one its request began with.
     (_request_tokens.get() or {}).pop(key, None)
-    cache.set(key, _new_token(), TOKEN_SECONDS)
-    if transaction.get_connection().in_atomic_block:
-        # A process reading before the commit keeps the old rows under the new token: bump again after it.
-        transaction.on_commit(lambda: cache.set(key, _new_token(), TOKEN_SECONDS))
+    token_bump(key)
 
 
 def _shop_token(key: str) -> str:
@@ -205,7 +182,7 @@ class PageTokens:
 
 
 def _shopper_entry(known: bool, opt_out: bool) -> dict:
-    return {"token": _new_token(), "known": known, "opt_out": opt_out}
+    return {"token": token_new(), "known": known, "opt_out": opt_out}
 
 
 def _page_key_prefix(shop: Shop, who: str) -> str:

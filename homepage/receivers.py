@@ -1,11 +1,19 @@
-"""Writes that bypass the services still reach the page cache: model signals replace the tokens they touch."""
+"""What makes cached pages stale reaches the page cache: catalog's signals (items written, events stored, a
+shopper's history dropped), and model signals for writes that bypass the services."""
 
 from django.db.models.signals import post_delete, post_save
 
 from catalog.models import Shopper
+from catalog.signals import items_changed, shopper_history_dropped, shoppers_acted
 from recommender.models import ModelVersion
 
-from .cache import homepage_models_changed, homepage_shoppers_changed
+from .cache import (
+    homepage_catalog_changed,
+    homepage_models_changed,
+    homepage_shoppers_acted,
+    homepage_shoppers_changed,
+    homepage_shoppers_forget,
+)
 from .rulebook import rule_signals_connect
 
 
@@ -20,7 +28,22 @@ def _version_saved_or_deleted(sender, instance: ModelVersion, **kwargs) -> None:
         homepage_models_changed(shop=instance.shop)
 
 
+def _items_changed(sender, *, shop, **kwargs) -> None:
+    homepage_catalog_changed(shop=shop)
+
+
+def _shoppers_acted(sender, *, shop, opt_outs: dict[str, bool], **kwargs) -> None:
+    homepage_shoppers_acted(shop=shop, opt_outs=opt_outs)
+
+
+def _shopper_history_dropped(sender, *, shop, shopper: Shopper, **kwargs) -> None:
+    homepage_shoppers_forget(shop=shop, external_ids=[shopper.external_id])
+
+
 def signals_connect() -> None:
+    items_changed.connect(_items_changed, dispatch_uid="homepage-items-changed")
+    shoppers_acted.connect(_shoppers_acted, dispatch_uid="homepage-shoppers-acted")
+    shopper_history_dropped.connect(_shopper_history_dropped, dispatch_uid="homepage-shopper-history-dropped")
     rule_signals_connect()
     post_save.connect(_shopper_saved_or_deleted, sender=Shopper, dispatch_uid="homepage-shopper")
     post_delete.connect(_shopper_saved_or_deleted, sender=Shopper, dispatch_uid="homepage-shopper-delete")

@@ -6,3 +6,6 @@ from django.dispatch import Signal
 # admin), or by its training run, which beat the serving one by the margin (actor: None). Sent with version,
 # serving_before (the version it replaced, or None) and actor.
 version_promoted = Signal()
+# A version began to serve, however it came to (version_promote): sent with `version`. The recommender's own
+# receivers retrain the families that read a new encoder's vectors.
+version_serving = Signal()

@@ -20,6 +20,7 @@ from catalog.models import Shop
 from homepage.cache import ProcessCopies, rules_token
 from homepage.rulebook import Rulebook, rulebook
 
+from ..services.drafts import DraftConflict, draft_applied
 from .models import Allocation, Experiment, Variant
 
 logger = logging.getLogger(__name__)
@@ -114,9 +115,6 @@ class Arm:
         """A draft variant's rules, replayed once per process and rules token; None: the live rules serve."""
         if self.variant.kind != Variant.Kind.DRAFT:
             return None
-        # Imported here: the drafts' services read the console's selectors, which compose pages through this module.
-        from ..services.drafts import DraftConflict, draft_applied
-
         try:
             with draft_applied(draft=self.variant.draft):
                 return rulebook(shop=self.experiment.shop)

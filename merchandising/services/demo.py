@@ -3,8 +3,8 @@ from django.db import transaction
 
 from catalog.models import Shop
 
+from ..lookups import MERCHANDISER_GROUP
 from ..models import Membership
-from ..selectors import MERCHANDISER_GROUP
 
 
 @transaction.atomic

@@ -16,8 +16,8 @@ from django.utils.dateparse import parse_datetime
 from catalog.models import Shop
 from homepage.cache import homepage_rules_changes_silenced
 
+from ..lookups import open_draft
 from ..models import AuditEntry, Draft, DraftChange
-from ..selectors import open_draft
 from . import rules
 from .audit import audit_collected, audit_record
 from .revert import RevertRefused, audit_entry_revert

@@ -10,8 +10,8 @@ import string
 
 from django.core.exceptions import ValidationError
 
+from ..lookups import rule_items_matched
 from ..models import TITLE_PLACEHOLDERS, Adjustment, Block, Campaign, Pin, Rail, Scheduled
-from ..selectors import rule_items_matched
 
 
 def _overlaps(rule: Scheduled, other: Scheduled) -> bool:

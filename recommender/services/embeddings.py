@@ -7,7 +7,7 @@ import numpy as np
 from django.conf import settings
 
 from catalog.models import Shop
-from homepage.cache import homepage_catalog_changed
+from catalog.signals import items_changed
 
 from ..models import Family, ItemEmbedding, ModelVersion
 from ..selectors import active_version
@@ -94,6 +94,6 @@ def item_embeddings_refresh(*, shop: Shop, item_pks: np.ndarray, texts: list[str
                 unique_fields=["item"],
                 update_fields=["encoder", "text_hash", "vector", "updated_at"],
             )
-        homepage_catalog_changed(shop=shop)  # the homepage keeps the vectors per process
+        items_changed.send(sender=ItemEmbedding, shop=shop)  # the homepage keeps the vectors per process
     vectors = dict(ItemEmbedding.objects.filter(item__shop=shop).values_list("item_id", "vector"))
     return np.stack([np.asarray(vectors[pk], dtype=np.float32) for pk in item_pks.tolist()])

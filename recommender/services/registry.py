@@ -15,6 +15,7 @@ from django.db import transaction
 from catalog.models import Shop
 
 from ..models import Family, ModelVersion
+from ..signals import version_serving
 
 logger = logging.getLogger(__name__)
 
@@ -51,10 +52,7 @@ def version_promote(*, version: ModelVersion) -> ModelVersion:
     # Saved rather than updated: the save signal tells the page cache that another version serves.
     version.save(update_fields=["is_active"])
     logger.info("Shop %s: %s (#%s) now serves", version.shop.slug, version.label, version.pk)
-    if version.family == Family.FINETUNED_TEXT:
-        from .training import encoder_dependents_dispatch  # training promotes through this module
-
-        encoder_dependents_dispatch(shop=version.shop)
+    version_serving.send(sender=ModelVersion, version=version)
     return version
 
 

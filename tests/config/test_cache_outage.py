@@ -22,7 +22,7 @@ from redis.retry import Retry
 from catalog.models import Event
 from config import cache as cache_backend
 from config import embedded
-from homepage.cache import UNAVAILABLE_TOKEN_SECONDS
+from config.tokens import UNAVAILABLE_TOKEN_SECONDS
 from merchandising.models import Rail
 from merchandising.services import rail_update
 from tests.factories import ItemFactory
