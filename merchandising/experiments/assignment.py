@@ -168,6 +168,13 @@ def running_experiments(*, shop: Shop, token: str | None = None) -> RunningExper
     return _running.get(shop, token, lambda: _running_read(shop))
 
 
+def variant_arm(*, shop: Shop, variant_pk: int) -> Arm | None:
+    """The arm of a variant of one of the shop's running experiments, as its shoppers are served it; None when
+    no running experiment of the shop has that variant."""
+    arms = (arm for experiment_arms in running_experiments(shop=shop).arms.values() for arm in experiment_arms)
+    return next((arm for arm in arms if arm.variant.pk == variant_pk), None)
+
+
 def shopper_arm(*, shop: Shop, shopper_external_id: str, token: str | None = None) -> Arm | None:
     """The experiment arm this shopper is served, or None when they are in no running experiment."""
     running = running_experiments(shop=shop, token=token)

@@ -66,6 +66,7 @@ class VariantRow:
     totals: VariantTotals
     rates: dict[str, float | None]
     revenue_per_visitor: Decimal | None
+    average_order_value: Decimal | None  # revenue per attributed purchase
     judgement: Judgement | None
 
 
@@ -160,6 +161,10 @@ def _ratio_check(experiment: Experiment, variants: list[Variant], totals: list[V
     return sample_ratio_mismatch(observed=[row.visitors for row in totals], expected_shares=[v.share for v in variants])
 
 
+def _per(revenue: Decimal, count: int) -> Decimal | None:
+    return (revenue / count).quantize(Decimal("0.01")) if count else None
+
+
 def _control_index(variants: list[Variant]) -> int | None:
     return next((index for index, variant in enumerate(variants) if variant.kind == Variant.Kind.CONTROL), None)
 
@@ -207,7 +212,7 @@ def experiment_report(*, experiment: Experiment) -> ExperimentReport:
     rows = [
         VariantRow(
             variant=variant, share_now=share, totals=row, rates=_rates(row),
-            revenue_per_visitor=(row.revenue / row.visitors).quantize(Decimal("0.01")) if row.visitors else None,
+            revenue_per_visitor=_per(row.revenue, row.visitors), average_order_value=_per(row.revenue, row.purchases),
             judgement=(
                 _judgement(experiment, variant, control, row, revenue)
                 if control is not None and variant.kind != Variant.Kind.CONTROL else None

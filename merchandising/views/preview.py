@@ -9,7 +9,9 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from catalog.models import Shop, Shopper
+from homepage.arms import Arm
 from homepage.services import homepage_compose
+from homepage.services.context import experiment_arm_served
 
 from .. import selectors
 from ..console import console_view, redirect_back
@@ -18,8 +20,9 @@ from ..models import Draft, DraftChange
 from ..services import DraftConflict, draft_applied, draft_change_remove
 
 
-def _pages(shop: Shop, shopper: Shopper | None, draft: Draft | None) -> dict:
-    """The API's own pipeline (debug adds explanations, nothing else); with a draft, its page too."""
+def _pages(shop: Shop, shopper: Shopper | None, draft: Draft | None, arm: Arm | None = None) -> dict:
+    """The API's own pipeline (debug adds explanations, nothing else), as `arm` serves it when one is chosen;
+    with a draft, its page too."""
     pages, drafted = {}, None
     if draft is not None:
         try:
@@ -29,7 +32,8 @@ def _pages(shop: Shop, shopper: Shopper | None, draft: Draft | None) -> dict:
         except DraftConflict as error:
             pages["draft_error"] = str(error)
     # At the draft page's moment, so the two pages differ by the draft alone.
-    live = homepage_compose(shop=shop, shopper=shopper, debug=True, now=drafted.generated_at if drafted else None)
+    with experiment_arm_served(arm):
+        live = homepage_compose(shop=shop, shopper=shopper, debug=True, now=drafted.generated_at if drafted else None)
     pages["live"] = selectors.page_marks(page=live)
     if drafted is not None:
         pages["drafted"] = selectors.page_marks(page=drafted, before=live)
@@ -44,8 +48,8 @@ def preview(request, shop):
     draft = request.console.draft
     context = {"form": form, "draft": draft, "draft_asked": request.GET.get("draft") == "1"}
     if form.is_valid():
-        shopper = form.cleaned_data["shopper"]
-        context.update(_pages(shop, shopper, draft), shopper=shopper)
+        shopper, arm = form.cleaned_data["shopper"], form.cleaned_data["variant"]
+        context.update(_pages(shop, shopper, draft, arm), shopper=shopper, arm=arm)
         if shopper is not None:
             context.update(
                 tags=selectors.shopper_tags(shopper=shopper), events=selectors.shopper_events_recent(shopper=shopper)

@@ -37,6 +37,15 @@ def _share_served(shop, variant_key: str, ids: int = 4000) -> float:
     ) / ids
 
 
+def _reallocated(shop, *, control: tuple[int, int], b: tuple[int, int], bandit: bool = True) -> Experiment:
+    """A started experiment whose variants had (visitors, purchasers) each, after the hourly reallocation ran."""
+    experiment = _started(shop, bandit=bandit)
+    for key, (visitors, purchasers) in (("control", control), ("b", b)):
+        experiment_outcomes(experiment, key, visitors=visitors, purchasers=purchasers, pages=visitors, clicks=0)
+    bandits_reallocate_task()
+    return experiment
+
+
 def _latest_shares(experiment) -> dict[str, float]:
     return experiment.allocations.order_by("-since").first().shares
 
@@ -58,33 +67,23 @@ def test_the_hourly_run_moves_traffic_toward_the_better_variant_and_pages_follow
 
 def test_the_worse_variant_keeps_the_floor_share(shop_a, settings):
     settings.VITRINE_BANDIT_FLOOR = 0.1
-    experiment = _started(shop_a)
-    experiment_outcomes(experiment, "control", visitors=1000, purchasers=0, pages=1000, clicks=0)
-    experiment_outcomes(experiment, "b", visitors=1000, purchasers=300, pages=1000, clicks=0)
 
-    bandits_reallocate_task()
+    experiment = _reallocated(shop_a, control=(1000, 0), b=(1000, 300))
 
     assert _latest_shares(experiment) == pytest.approx({"control": 0.1, "b": 0.9})
 
 
 def test_shares_stay_as_set_until_every_variant_has_enough_trials(shop_a, settings):
     settings.VITRINE_BANDIT_MIN_TRIALS = 100
-    experiment = _started(shop_a)
-    experiment_outcomes(experiment, "control", visitors=400, purchasers=4, pages=400, clicks=0)
-    experiment_outcomes(experiment, "b", visitors=99, purchasers=40, pages=99, clicks=0)
 
-    bandits_reallocate_task()
+    experiment = _reallocated(shop_a, control=(400, 4), b=(99, 40))
 
     assert experiment.allocations.count() == 1
     assert _share_served(shop_a, "b", ids=2000) == pytest.approx(0.5, abs=0.06)
 
 
 def test_an_experiment_without_bandit_mode_keeps_its_shares(shop_a):
-    experiment = _started(shop_a, bandit=False)
-    experiment_outcomes(experiment, "control", visitors=400, purchasers=4, pages=400, clicks=0)
-    experiment_outcomes(experiment, "b", visitors=400, purchasers=80, pages=400, clicks=0)
-
-    bandits_reallocate_task()
+    experiment = _reallocated(shop_a, control=(400, 4), b=(400, 80), bandit=False)
 
     assert experiment.allocations.count() == 1
 
@@ -130,17 +129,14 @@ def _arm_under(shop, experiment, external_id: str, shares: dict[str, float]) -> 
 
 
 def test_the_report_of_a_bandit_experiment_skips_the_sample_ratio_check_and_shows_the_shares_now(shop_a):
-    experiment = _started(shop_a)
-    experiment_outcomes(experiment, "control", visitors=300, purchasers=3, pages=300, clicks=0)
-    experiment_outcomes(experiment, "b", visitors=700, purchasers=70, pages=700, clicks=0)
-    bandits_reallocate_task()
+    experiment = _reallocated(shop_a, control=(300, 3), b=(700, 70))
 
     report = experiment_report(experiment=experiment)
 
     assert report.ratio is None
-    assert [row.share_now for row in report.rows] == pytest.approx(
-        [_latest_shares(experiment)["control"], _latest_shares(experiment)["b"]]
-    )
+    shares = _latest_shares(experiment)
+    assert shares["b"] > 0.5  # moved, so that the shares now differ from those set
+    assert [row.share_now for row in report.rows] == pytest.approx([shares["control"], shares["b"]])
 
 
 

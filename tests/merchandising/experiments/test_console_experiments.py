@@ -169,7 +169,11 @@ def test_revenue_per_visitor_is_judged_from_the_purchasers_revenue_as_welch_woul
     for key, revenues in spent.items():
         experiment_outcomes(experiment, key, visitors=500, purchasers=len(revenues), pages=600, clicks=0, revenues=revenues)
 
-    judgement = experiment_report(experiment=experiment).rows[1].judgement
+    report = experiment_report(experiment=experiment)
+    judgement = report.rows[1].judgement
+    total_b = sum(spent["b"], Decimal(0))
+    assert report.rows[1].revenue_per_visitor == (total_b / 500).quantize(Decimal("0.01"))
+    assert report.rows[1].average_order_value == (total_b / 45).quantize(Decimal("0.01"))
 
     every_visitor = {key: np.array([float(value) for value in revenues] + [0.0] * (500 - len(revenues)))
                      for key, revenues in spent.items()}
@@ -189,3 +193,22 @@ def test_revenue_per_visitor_waits_for_revenue_in_every_variant(alice, shop_a):
 
     assert experiment_report(experiment=experiment).rows[1].judgement is None
     assert "not enough revenue in every variant" in alice.get(f"/console/experiments/{experiment.pk}/").content.decode()
+
+
+def test_the_preview_shows_any_variant_of_a_running_experiment_and_says_when_it_stopped(alice, pattern_shop):
+    experiment = _create(alice, "holdout")
+    alice.post(f"/console/experiments/{experiment.pk}/start/")
+    holdout = experiment.variants.get(key="b")
+    shopper = pattern_shop.shoppers.first().external_id
+
+    live = alice.get(f"/console/preview/?shopper={shopper}").content.decode()
+    held_out = alice.get(f"/console/preview/?shopper={shopper}&variant={holdout.pk}").content.decode()
+
+    assert f'<option value="{holdout.pk}">New title: {holdout.name}</option>' in live
+    assert "Popular right now" not in live.split('id="preview-live"')[1]
+    column = held_out.split('id="preview-live"')[1]
+    assert f"As {holdout.name} of “New title” serves it" in column and "Popular right now" in column
+
+    alice.post(f"/console/experiments/{experiment.pk}/stop/")
+    stopped = alice.get(f"/console/preview/?shopper={shopper}&variant={holdout.pk}").content.decode()
+    assert "This experiment is no longer running: choose the live page or another variant." in stopped
