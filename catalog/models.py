@@ -226,6 +226,11 @@ class ExperimentDay(models.Model):
     visitors = models.BigIntegerField(default=0, db_default=0)
     purchasers = models.BigIntegerField(default=0, db_default=0)
     revenue_squares = models.DecimalField(max_digits=30, decimal_places=4, default=0, db_default=0)
+    # CUPED's sums, from the visitors first counted that day: their pre-experiment value x of the primary metric,
+    # x squared, and x times their value in the experiment (added to as that value grows).
+    pre_sum = models.DecimalField(max_digits=30, decimal_places=4, default=0, db_default=0)
+    pre_squares = models.DecimalField(max_digits=30, decimal_places=4, default=0, db_default=0)
+    pre_cross = models.DecimalField(max_digits=30, decimal_places=4, default=0, db_default=0)
 
     class Meta:
         constraints = [
@@ -250,6 +255,13 @@ class ExperimentShopper(models.Model):
     shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="+")
     first_day = models.DateField()
     revenue = models.DecimalField(max_digits=18, decimal_places=2, default=0, help_text="A purchaser's, in the experiment.")
+    pre_value = models.DecimalField(
+        max_digits=18, decimal_places=2, default=0, db_default=0,
+        help_text="A visitor's primary metric in the weeks before the experiment (CUPED's covariate).",
+    )
+    cross = models.DecimalField(
+        max_digits=30, decimal_places=4, default=0, db_default=0, help_text="A visitor's pre_value times their metric since.",
+    )
 
     class Meta:
         constraints = [

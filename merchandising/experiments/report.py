@@ -18,14 +18,17 @@ from .assignment import allocations_latest, variant_shares
 from .models import Experiment, Variant
 from ..selectors import rail_titles
 from .rollups import (
-    RailTotals, VariantTotals, experiment_rail_totals, experiment_revenue_sums, experiment_variant_days, experiment_variant_totals,
+    CUPED_METRICS, PRE_DAYS, RailTotals, VariantTotals, experiment_pre_sums, experiment_rail_totals, experiment_revenue_sums,
+    experiment_variant_days, experiment_variant_totals,
 )
 from .stats import (
+    CupedSums,
     ExpectedLoss,
     Interval,
     Moments,
     RateCounts,
     SampleRatioCheck,
+    cuped_sums_adjust,
     decision_text,
     expected_loss,
     means_expected_loss,
@@ -50,6 +53,15 @@ RATES = {
 
 
 @dataclass(frozen=True)
+class CupedJudgement:
+    """The same comparison on the metric adjusted by each visitor's value of it before the experiment (CUPED)."""
+
+    variance_reduction: float
+    probability: float
+    lift: Interval
+
+
+@dataclass(frozen=True)
 class Judgement:
     """A variant against control on the experiment's primary metric."""
 
@@ -57,6 +69,7 @@ class Judgement:
     lift: Interval
     loss: ExpectedLoss
     sentence: str
+    cuped: CupedJudgement | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +115,7 @@ class ExperimentReport:
     challengers: list[Variant]
     lift_days: list[LiftDay]
     rails: list[RailRow]
+    pre_days: int = PRE_DAYS  # CUPED's covariate: each visitor's metric over these days before the start
 
     @property
     def judged(self) -> bool:
@@ -128,9 +142,30 @@ def _revenue_moments(totals: VariantTotals, sums: tuple[Decimal, Decimal] | None
     return Moments.from_sums(count=totals.visitors, total=float(total), squares=float(squares))
 
 
+def _cuped_sums(metric: str, totals: VariantTotals, revenue: dict, pre: dict) -> CupedSums:
+    total, squares = revenue.get(totals.variant, (0, 0)) if metric == Metric.REVENUE_PER_VISITOR else (totals.purchasers,) * 2
+    pre_total, pre_squares, cross = pre.get(totals.variant, (0, 0, 0))
+    return CupedSums(count=totals.visitors, total=float(total), squares=float(squares), pre_total=float(pre_total),
+                     pre_squares=float(pre_squares), cross=float(cross))
+
+
+def _cuped(metric: str, control: VariantTotals, totals: VariantTotals, revenue: dict, pre: dict) -> CupedJudgement | None:
+    """CUPED's comparison of the variant with control; None for a per-page metric, or with too little to compare."""
+    if metric not in CUPED_METRICS:
+        return None
+    try:
+        _, reduction, adjusted = cuped_sums_adjust({
+            "control": _cuped_sums(metric, control, revenue, pre), "variant": _cuped_sums(metric, totals, revenue, pre),
+        })
+        comparison = welch_moments_comparison(adjusted["control"], adjusted["variant"])
+    except ValueError:
+        return None
+    return CupedJudgement(variance_reduction=reduction, probability=comparison.probability_to_beat, lift=comparison.lift)
+
+
 def _judgement(
     experiment: Experiment, variant: Variant, control: VariantTotals, totals: VariantTotals,
-    revenue: dict[str, tuple[Decimal, Decimal]],
+    revenue: dict[str, tuple[Decimal, Decimal]], pre: dict[str, tuple[Decimal, Decimal, Decimal]],
 ) -> Judgement | None:
     """The variant against control on the primary metric; None while revenue per visitor has too little to compare
     (fewer than two visitors, or no revenue yet, in an arm)."""
@@ -151,7 +186,8 @@ def _judgement(
         variant=variant.name, metric=Metric(metric).label.lower(), probability=probability, lift=lift,
         expected_loss=loss.relative,
     )
-    return Judgement(probability=probability, lift=lift, loss=loss, sentence=sentence)
+    return Judgement(probability=probability, lift=lift, loss=loss, sentence=sentence,
+                     cuped=_cuped(metric, control, totals, revenue, pre))
 
 
 def _ratio_check(experiment: Experiment, variants: list[Variant], totals: list[VariantTotals]) -> SampleRatioCheck | None:
@@ -208,13 +244,14 @@ def experiment_report(*, experiment: Experiment) -> ExperimentReport:
     totals = days[-1][1] if days else experiment_variant_totals(experiment=experiment)
     control = next((row for variant, row in zip(variants, totals) if variant.kind == Variant.Kind.CONTROL), None)
     revenue = experiment_revenue_sums(experiment=experiment) if experiment.primary_metric == Metric.REVENUE_PER_VISITOR else {}
+    pre = experiment_pre_sums(experiment=experiment) if experiment.primary_metric in CUPED_METRICS else {}
     shares = variant_shares(variants, allocations_latest([experiment]).get(experiment.pk))
     rows = [
         VariantRow(
             variant=variant, share_now=share, totals=row, rates=_rates(row),
             revenue_per_visitor=_per(row.revenue, row.visitors), average_order_value=_per(row.revenue, row.purchases),
             judgement=(
-                _judgement(experiment, variant, control, row, revenue)
+                _judgement(experiment, variant, control, row, revenue, pre)
                 if control is not None and variant.kind != Variant.Kind.CONTROL else None
             ),
         )

@@ -41,6 +41,9 @@ from .assignment import TrafficSlice, assign, variant_shares
 from .models import Allocation, Experiment, Variant
 
 COUNTED_TYPES = (EventType.IMPRESSION, EventType.CLICK, EventType.ADD_TO_CART, EventType.PURCHASE)
+# CUPED adjusts the per-visitor metrics by the same metric over these days before the start.
+CUPED_METRICS = (Experiment.Metric.CONVERSION, Experiment.Metric.REVENUE_PER_VISITOR)
+PRE_DAYS = 28
 RECOUNT_CHUNK = 5000
 
 _EVENTS_READ = f"""
@@ -64,37 +67,63 @@ _EXPOSURES_READ = f"""
 _DAYS_ADD = f"""
     INSERT INTO {ExperimentDay._meta.db_table} AS kept
         (shop_id, experiment_id, variant, day, rail, pages, clicks, add_to_carts, purchases, revenue, visitors, purchasers,
-         revenue_squares)
-    SELECT %s, experiment_id, variant, day, rail, 0, clicks, add_to_carts, purchases, revenue, visitors, purchasers, squares
+         revenue_squares, pre_sum, pre_squares, pre_cross)
+    SELECT %s, experiment_id, variant, day, rail, 0, clicks, add_to_carts, purchases, revenue, visitors, purchasers, squares,
+           pre_sum, pre_squares, pre_cross
     FROM unnest(%s::bigint[], %s::varchar[], %s::date[], %s::varchar[], %s::bigint[], %s::bigint[], %s::bigint[],
-                %s::numeric[], %s::bigint[], %s::bigint[], %s::numeric[])
-        AS batch(experiment_id, variant, day, rail, clicks, add_to_carts, purchases, revenue, visitors, purchasers, squares)
+                %s::numeric[], %s::bigint[], %s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[])
+        AS batch(experiment_id, variant, day, rail, clicks, add_to_carts, purchases, revenue, visitors, purchasers, squares,
+                 pre_sum, pre_squares, pre_cross)
     ORDER BY 2, 3, 4, 5
     ON CONFLICT (shop_id, experiment_id, variant, day, rail) DO UPDATE SET
         clicks = kept.clicks + excluded.clicks, add_to_carts = kept.add_to_carts + excluded.add_to_carts,
         purchases = kept.purchases + excluded.purchases, revenue = kept.revenue + excluded.revenue,
         visitors = kept.visitors + excluded.visitors, purchasers = kept.purchasers + excluded.purchasers,
-        revenue_squares = kept.revenue_squares + excluded.revenue_squares
+        revenue_squares = kept.revenue_squares + excluded.revenue_squares, pre_sum = kept.pre_sum + excluded.pre_sum,
+        pre_squares = kept.pre_squares + excluded.pre_squares, pre_cross = kept.pre_cross + excluded.pre_cross
 """
 # A shopper already counted adds nothing, but a purchase adds its revenue to the purchaser's. What comes back:
 # the rows inserted (xmax 0: first counted now) and the purchasers' rows updated, with their revenue after.
 _SHOPPERS_ADD = f"""
     INSERT INTO {ExperimentShopper._meta.db_table} AS kept
-        (shop_id, experiment_id, variant, outcome, shopper_id, first_day, revenue)
-    SELECT %s, * FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::bigint[], %s::date[], %s::numeric[])
+        (shop_id, experiment_id, variant, outcome, shopper_id, first_day, revenue, pre_value, "cross")
+    SELECT %s, *, 0 FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::bigint[], %s::date[], %s::numeric[],
+                                %s::numeric[])
     ON CONFLICT (shop_id, experiment_id, variant, outcome, shopper_id) DO UPDATE SET revenue = kept.revenue + excluded.revenue
     WHERE excluded.revenue <> 0
-    RETURNING experiment_id, variant, outcome, shopper_id, revenue, xmax = 0
+    RETURNING experiment_id, variant, outcome, shopper_id, revenue, xmax = 0, pre_value
+"""
+# What a visitor bought in the weeks before the experiment: CUPED's covariate.
+_PRE_READ = f"""
+    SELECT e.shopper_id, coalesce(sum({REVENUE_OF_EVENT}), 0) FROM {Event._meta.db_table} e
+    LEFT JOIN {Item._meta.db_table} i ON i.id = e.item_id
+    WHERE e.shop_id = %(shop)s AND e.shopper_id = ANY(%(shoppers)s) AND e.type = 'purchase'
+      AND e.occurred_at >= %(since)s AND e.occurred_at < %(until)s
+    GROUP BY 1
+"""
+_VISITS_READ = f"""
+    SELECT experiment_id, variant, shopper_id, pre_value FROM {ExperimentShopper._meta.db_table}
+    WHERE shop_id = %s AND outcome = 'visit' AND (experiment_id, variant, shopper_id) IN (
+        SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::bigint[]))
+"""
+_CROSS_ADD = f"""
+    UPDATE {ExperimentShopper._meta.db_table} AS kept SET "cross" = kept."cross" + batch.added
+    FROM unnest(%s::bigint[], %s::varchar[], %s::bigint[], %s::numeric[]) AS batch(experiment_id, variant, shopper_id, added)
+    WHERE kept.shop_id = %s AND kept.outcome = 'visit' AND kept.experiment_id = batch.experiment_id
+      AND kept.variant = batch.variant AND kept.shopper_id = batch.shopper_id
 """
 # Before a shopper's rows go: each day that counted them counts them no more, nor their revenue.
 _SHOPPER_UNCOUNT = f"""
     UPDATE {ExperimentDay._meta.db_table} AS day SET
         visitors = day.visitors - gone.visitors, purchasers = day.purchasers - gone.purchasers,
-        revenue = day.revenue - gone.revenue, revenue_squares = day.revenue_squares - gone.squares
+        revenue = day.revenue - gone.revenue, revenue_squares = day.revenue_squares - gone.squares,
+        pre_sum = day.pre_sum - gone.pre_sum, pre_squares = day.pre_squares - gone.pre_squares,
+        pre_cross = day.pre_cross - gone.pre_cross
     FROM (
         SELECT shop_id, experiment_id, variant, first_day, count(*) FILTER (WHERE outcome = 'visit') AS visitors,
                count(*) FILTER (WHERE outcome = 'purchase') AS purchasers, sum(revenue) AS revenue,
-               sum(revenue * revenue) AS squares
+               sum(revenue * revenue) AS squares, sum(pre_value) AS pre_sum, sum(pre_value * pre_value) AS pre_squares,
+               sum("cross") AS pre_cross
         FROM {ExperimentShopper._meta.db_table} WHERE shop_id = %(shop)s AND shopper_id = %(shopper)s GROUP BY 1, 2, 3, 4
     ) gone
     WHERE day.shop_id = gone.shop_id AND day.experiment_id = gone.experiment_id AND day.variant = gone.variant
@@ -129,9 +158,15 @@ class _Outcomes:
     visitors: int = 0
     purchasers: int = 0
     revenue_squares: Decimal = field(default_factory=Decimal)
+    pre_sum: Decimal = field(default_factory=Decimal)
+    pre_squares: Decimal = field(default_factory=Decimal)
+    pre_cross: Decimal = field(default_factory=Decimal)
 
     def any(self) -> bool:
-        return any((self.clicks, self.add_to_carts, self.purchases, self.visitors, self.purchasers, self.revenue_squares))
+        return any((
+            self.clicks, self.add_to_carts, self.purchases, self.visitors, self.purchasers, self.revenue_squares,
+            self.pre_sum, self.pre_squares, self.pre_cross,
+        ))
 
 
 @dataclass
@@ -234,11 +269,12 @@ def _count(shop: Shop, started: list[_Started], rows: list[tuple]) -> None:
                 outcomes.purchases += 1
                 outcomes.revenue += revenue or 0
                 _shopped(shoppers, (experiment.pk, variant, ExperimentShopper.Outcome.PURCHASE, shopper_id), day, revenue)
-    _shoppers_count(shop, shoppers, days)
+    _shoppers_count(shop, {one.experiment.pk: one.experiment for one in started}, shoppers, days)
     counted = {key: outcomes for key, outcomes in days.items() if outcomes.any()}
     if counted:
         keys, values = list(counted), list(counted.values())
-        names = ("clicks", "add_to_carts", "purchases", "revenue", "visitors", "purchasers", "revenue_squares")
+        names = ("clicks", "add_to_carts", "purchases", "revenue", "visitors", "purchasers", "revenue_squares", "pre_sum",
+                 "pre_squares", "pre_cross")
         with connection.cursor() as cursor:
             cursor.execute(_DAYS_ADD, [
                 shop.pk, *([key[part] for key in keys] for part in range(4)),
@@ -252,27 +288,75 @@ def _shopped(shoppers: dict, key: tuple[int, str, str, int], day: date, revenue:
     shopped.revenue += revenue or 0
 
 
-def _shoppers_count(shop: Shop, shoppers: dict[tuple[int, str, str, int], _Shopped], days: dict) -> None:
-    """Add the batch's shoppers to ExperimentShopper, and to `days` those counted for the first time and what their
-    revenue adds to the sum of squares (on rail "" of the day of their first event in the batch)."""
+def _pre_values(shop: Shop, experiments: dict[int, Experiment], keys: list[tuple[int, str, str, int]]) -> dict:
+    """CUPED's covariate of each visit key's shopper: their primary metric over the PRE_DAYS before the experiment
+    started (whether they bought, for conversion; what they spent, for revenue per visitor; none otherwise)."""
+    values = {}
+    by_experiment = defaultdict(set)
+    for experiment_id, _, outcome, shopper_id in keys:
+        if outcome == ExperimentShopper.Outcome.VISIT and experiments[experiment_id].primary_metric in CUPED_METRICS:
+            by_experiment[experiment_id].add(shopper_id)
+    for experiment_id, shopper_ids in by_experiment.items():
+        experiment = experiments[experiment_id]
+        params = {"shop": shop.pk, "shoppers": list(shopper_ids), "until": experiment.started_at,
+                  "since": experiment.started_at - timedelta(days=PRE_DAYS)}
+        for shopper_id, spent in sql_rows(_PRE_READ, params):
+            conversion = experiment.primary_metric == Experiment.Metric.CONVERSION
+            values[(experiment_id, shopper_id)] = Decimal(1) if conversion else spent
+    return values
+
+
+def _shoppers_count(
+    shop: Shop, experiments: dict[int, Experiment], shoppers: dict[tuple[int, str, str, int], _Shopped], days: dict,
+) -> None:
+    """Add the batch's shoppers to ExperimentShopper, and to `days` those counted for the first time, what their
+    revenue adds to the sum of squares, and CUPED's sums (on rail "" of the day of their first event in the batch)."""
     if not shoppers:
         return
     ordered = sorted(shoppers)
+    pre = _pre_values(shop, experiments, ordered)
     with connection.cursor() as cursor:
         cursor.execute(_SHOPPERS_ADD, [
             shop.pk, *([key[part] for key in ordered] for part in range(4)),
             [shoppers[key].day for key in ordered], [shoppers[key].revenue for key in ordered],
+            [pre.get((key[0], key[3]), Decimal(0)) if key[2] == ExperimentShopper.Outcome.VISIT else Decimal(0) for key in ordered],
         ])
         changed = cursor.fetchall()
-    for experiment_id, variant, outcome, shopper_id, revenue, inserted in changed:
+    grown = {}  # (experiment, variant, shopper) of a purchaser: how much their metric grew in this batch
+    for experiment_id, variant, outcome, shopper_id, revenue, inserted, pre_value in changed:
         shopped = shoppers[(experiment_id, variant, outcome, shopper_id)]
         outcomes = days[(experiment_id, variant, shopped.day, "")]
         if inserted and outcome == ExperimentShopper.Outcome.VISIT:
             outcomes.visitors += 1
+            outcomes.pre_sum += pre_value
+            outcomes.pre_squares += pre_value * pre_value
         elif inserted:
             outcomes.purchasers += 1
         before = revenue - shopped.revenue
         outcomes.revenue_squares += revenue * revenue - before * before
+        if outcome == ExperimentShopper.Outcome.PURCHASE:
+            metric = experiments[experiment_id].primary_metric
+            growth = shopped.revenue if metric == Experiment.Metric.REVENUE_PER_VISITOR else Decimal(int(inserted))
+            grown[(experiment_id, variant, shopper_id)] = (shopped.day, growth)
+    _cross_count(shop, grown, days)
+
+
+def _cross_count(shop: Shop, grown: dict[tuple[int, str, int], tuple[date, Decimal]], days: dict) -> None:
+    """Add x times the growth of each purchaser's metric to their visit row and to CUPED's sum of the day."""
+    grown = {key: value for key, value in grown.items() if value[1]}
+    if not grown:
+        return
+    keys = sorted(grown)
+    visits = sql_rows(_VISITS_READ, [shop.pk, *([key[part] for key in keys] for part in range(3))])
+    added = {(experiment_id, variant, shopper_id): pre_value * grown[(experiment_id, variant, shopper_id)][1]
+             for experiment_id, variant, shopper_id, pre_value in visits if pre_value}
+    if not added:
+        return
+    for key, value in added.items():
+        days[(key[0], key[1], grown[key][0], "")].pre_cross += value
+    keys = sorted(added)
+    with connection.cursor() as cursor:
+        cursor.execute(_CROSS_ADD, [*([key[part] for key in keys] for part in range(3)), [added[key] for key in keys], shop.pk])
 
 
 def shopper_uncount(*, shop: Shop, shopper: Shopper) -> None:
@@ -316,7 +400,8 @@ def experiment_rollups_rebuild(*, shop: Shop) -> None:
     ExperimentShopper.objects.filter(shop=shop).delete()
     ExperimentDay.objects.filter(shop=shop, pages=0).delete()
     ExperimentDay.objects.filter(shop=shop).update(
-        clicks=0, add_to_carts=0, purchases=0, revenue=0, visitors=0, purchasers=0, revenue_squares=0,
+        clicks=0, add_to_carts=0, purchases=0, revenue=0, visitors=0, purchasers=0, revenue_squares=0, pre_sum=0,
+        pre_squares=0, pre_cross=0,
     )
     started = _started(shop)
     if started:
@@ -380,6 +465,14 @@ def experiment_revenue_sums(*, experiment: Experiment) -> dict[str, tuple[Decima
     revenue squared: with the visitors' count, the moments of revenue per visitor."""
     rows = _experiment_days(experiment).values("variant").annotate(total=Sum("revenue"), squares=Sum("revenue_squares"))
     return {row["variant"]: (row["total"], row["squares"]) for row in rows if row["total"] or row["squares"]}
+
+
+def experiment_pre_sums(*, experiment: Experiment) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
+    """Per variant key, CUPED's sums over its visitors: of the covariate x, of x squared and of x times the metric."""
+    rows = _experiment_days(experiment).values("variant").annotate(
+        total=Sum("pre_sum"), squares=Sum("pre_squares"), cross=Sum("pre_cross"),
+    )
+    return {row["variant"]: (row["total"], row["squares"], row["cross"]) for row in rows}
 
 
 @dataclass(frozen=True)

@@ -426,6 +426,53 @@ def sample_ratio_mismatch(
     )
 
 
+@dataclass(frozen=True)
+class CupedSums:
+    """One arm's sums for CUPED, as a database keeps them: visitors, and the sums of the metric y, y², the
+    covariate x, x² and x·y over them."""
+
+    count: int
+    total: float
+    squares: float
+    pre_total: float
+    pre_squares: float
+    cross: float
+
+
+def _centered(count: float, a_total: float, b_total: float, ab_total: float) -> float:
+    """The sample covariance (ddof 1) of a and b from their sums."""
+    return (ab_total - a_total * b_total / count) / (count - 1)
+
+
+def cuped_sums_adjust(arms: Mapping[str, CupedSums]) -> tuple[float, float, dict[str, Moments]]:
+    """cuped_adjust from each arm's sums rather than its values: theta and the variance reduction over the pooled
+    arms, and each arm's adjusted moments (count, mean, sample variance), ready for welch_moments_comparison.
+
+    Raises:
+        ValueError: an arm has fewer than two visitors.
+    """
+    if any(arm.count < 2 for arm in arms.values()):
+        raise ValueError("each arm needs at least two visitors")
+    pooled = CupedSums(*(sum(getattr(arm, name) for arm in arms.values()) for name in CupedSums.__dataclass_fields__))
+    var_x = _centered(pooled.count, pooled.pre_total, pooled.pre_total, pooled.pre_squares)
+    var_y = _centered(pooled.count, pooled.total, pooled.total, pooled.squares)
+    cov = _centered(pooled.count, pooled.pre_total, pooled.total, pooled.cross)
+    theta = cov / var_x if var_x > 0 else 0.0
+    reduction = 1.0 - (var_y - 2 * theta * cov + theta**2 * var_x) / var_y if var_y > 0 else 0.0
+    mean_x = pooled.pre_total / pooled.count
+    adjusted = {}
+    for name, arm in arms.items():
+        arm_var_x = _centered(arm.count, arm.pre_total, arm.pre_total, arm.pre_squares)
+        arm_var_y = _centered(arm.count, arm.total, arm.total, arm.squares)
+        arm_cov = _centered(arm.count, arm.pre_total, arm.total, arm.cross)
+        adjusted[name] = Moments(
+            count=arm.count,
+            mean=arm.total / arm.count - theta * (arm.pre_total / arm.count - mean_x),
+            variance=max(arm_var_y - 2 * theta * arm_cov + theta**2 * arm_var_x, 0.0),
+        )
+    return theta, reduction, adjusted
+
+
 def cuped_adjust(
     *, metric: Mapping[str, ArrayLike], covariate: Mapping[str, ArrayLike]
 ) -> CupedAdjustment:

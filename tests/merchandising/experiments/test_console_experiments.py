@@ -10,7 +10,7 @@ import pytest
 from homepage.services import default_rails_ensure
 from merchandising.experiments.models import Experiment, Variant
 from merchandising.experiments.report import experiment_report
-from merchandising.experiments.stats import welch_comparison
+from merchandising.experiments.stats import cuped_adjust, welch_comparison
 from merchandising.models import AuditEntry, Draft, Rail
 from merchandising.services import draft_open, rules_change
 from recommender.models import Family, ModelVersion
@@ -212,3 +212,22 @@ def test_the_preview_shows_any_variant_of_a_running_experiment_and_says_when_it_
     alice.post(f"/console/experiments/{experiment.pk}/stop/")
     stopped = alice.get(f"/console/preview/?shopper={shopper}&variant={holdout.pk}").content.decode()
     assert "This experiment is no longer running: choose the live page or another variant." in stopped
+
+
+def test_conversion_is_also_judged_with_cuped_on_the_shoppers_purchases_before_the_start(alice, shop_a):
+    experiment = _create(alice, "holdout")
+    alice.post(f"/console/experiments/{experiment.pk}/start/")
+    for key, purchasers in (("control", 40), ("b", 55)):
+        experiment_outcomes(experiment, key, visitors=500, purchasers=purchasers, pages=500, clicks=0, bought_before=60)
+
+    cuped = experiment_report(experiment=experiment).rows[1].judgement.cuped
+
+    # The same visitors as arrays: the first 60 bought before, the first `purchasers` bought since.
+    arrays = {key: (np.arange(500) < purchasers).astype(float) for key, purchasers in (("control", 40), ("b", 55))}
+    before = {key: (np.arange(500) < 60).astype(float) for key in arrays}
+    reference = cuped_adjust(metric=arrays, covariate=before)
+    assert cuped.variance_reduction == pytest.approx(reference.variance_reduction, rel=1e-6) and cuped.variance_reduction > 0.3
+    expected = welch_comparison(reference.adjusted["control"], reference.adjusted["b"])
+    assert cuped.probability == pytest.approx(expected.probability_to_beat)
+    page = alice.get(f"/console/experiments/{experiment.pk}/").content.decode()
+    assert "With CUPED (adjusted by each shopper's conversion rate in the 28 days before the start" in page

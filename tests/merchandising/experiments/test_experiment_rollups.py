@@ -15,7 +15,12 @@ from homepage.rollups import FLUSHING_KEY, PAGES_KEY, rollup_pages_flush
 from homepage.services import default_rails_ensure
 from merchandising.experiments.assignment import shopper_arm
 from merchandising.experiments.models import Experiment, Variant
-from merchandising.experiments.rollups import experiment_revenue_sums, experiment_variant_days, experiment_variant_totals
+from merchandising.experiments.rollups import (
+    experiment_pre_sums,
+    experiment_revenue_sums,
+    experiment_variant_days,
+    experiment_variant_totals,
+)
 from merchandising.experiments.services import experiment_create, experiment_start, variant_add
 from tests.experiments import experiment_outcomes
 from tests.factories import ItemFactory
@@ -175,3 +180,27 @@ def test_deleting_an_experiment_deletes_its_rollups_and_no_other(shop_a, experim
 
     assert set(ExperimentDay.objects.values_list("experiment_id", flat=True)) == {other.pk}
     assert set(ExperimentShopper.objects.values_list("experiment_id", flat=True)) == {other.pk}
+
+
+def test_cuped_sums_hold_each_visitors_purchases_before_the_start_and_after(shop_a, storefront_a, experiment):
+    repeat, newcomer = _shopper_in(shop_a, "b"), _shopper_in(shop_a, "b", skip=1)
+    page = storefront_a.get(f"/api/v1/homepage/{repeat}").json()
+    before_start = _served_events(page, repeat, ("old-buy", "purchase", -24 * 5, {"served": False}))
+    assert storefront_a.post("/api/v1/events", before_start, format="json").json()["created"] == 1
+    batch = [
+        *_served_events(page, repeat, ("r-imp", "impression", -2, {}), ("r-buy", "purchase", -1, {"served": False})),
+        *_served_events(page, newcomer, ("n-imp", "impression", -2, {}), ("n-buy", "purchase", -1, {"served": False})),
+    ]
+    assert storefront_a.post("/api/v1/events", batch, format="json").json()["created"] == 4
+
+    # Conversion: x is 1 for the shopper who bought in the 28 days before the start, 0 for the other; both bought since.
+    assert experiment_pre_sums(experiment=experiment)["b"] == (Decimal(1), Decimal(1), Decimal(1))
+    visits = dict(ExperimentShopper.objects.filter(outcome=ExperimentShopper.Outcome.VISIT).values_list(
+        "shopper__external_id", "pre_value"))
+    assert visits == {repeat: Decimal(1), newcomer: Decimal(0)}
+    before = _rollups(experiment), experiment_pre_sums(experiment=experiment)
+    call_command("rollups_rebuild", "--shop", shop_a.slug)
+    assert (_rollups(experiment), experiment_pre_sums(experiment=experiment)) == before
+
+    assert storefront_a.delete(f"/api/v1/shoppers/{repeat}").status_code in (200, 204)
+    assert experiment_pre_sums(experiment=experiment)["b"] == (Decimal(0), Decimal(0), Decimal(0))

@@ -24,6 +24,8 @@ from merchandising.experiments.stats import (
     thompson_shares,
     welch_comparison,
     welch_moments_comparison,
+    cuped_sums_adjust,
+    CupedSums,
     means_expected_loss,
     Moments,
 )
@@ -252,6 +254,26 @@ def test_the_expected_loss_of_means_matches_monte_carlo_on_the_normal_difference
     assert loss.absolute == pytest.approx(np.maximum(-differences, 0).mean(), rel=0.01)
     assert loss.relative == pytest.approx(loss.absolute / 2.0)
     assert means_expected_loss(variant, control).absolute > loss.absolute  # shipping the worse arm costs more
+
+
+def test_cuped_from_sums_as_the_rollups_keep_them_equals_cuped_on_the_values():
+    rng = np.random.default_rng(12)
+    pre = {"control": rng.gamma(1.0, 10.0, 3_000), "b": rng.gamma(1.0, 10.0, 3_200)}
+    metric = {name: 0.6 * values + rng.normal(0, 5, values.size) + (1.0 if name == "b" else 0.0) for name, values in pre.items()}
+
+    theta, reduction, adjusted = cuped_sums_adjust({
+        name: CupedSums(count=values.size, total=float(metric[name].sum()), squares=float((metric[name] ** 2).sum()),
+                        pre_total=float(values.sum()), pre_squares=float((values**2).sum()),
+                        cross=float((values * metric[name]).sum()))
+        for name, values in pre.items()
+    })
+
+    reference = cuped_adjust(metric=metric, covariate=pre)
+    assert theta == pytest.approx(reference.theta, rel=1e-6)
+    assert reduction == pytest.approx(reference.variance_reduction, rel=1e-6) and reduction > 0.3
+    for name in pre:
+        assert adjusted[name].mean == pytest.approx(reference.adjusted_means[name])
+        assert adjusted[name].variance == pytest.approx(reference.adjusted[name].var(ddof=1), rel=1e-6)
 
 
 def test_welch_lift_interval_covers_the_true_lift_about_95_percent_of_the_time():
