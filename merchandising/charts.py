@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 
 WIDTH = 640
 HEIGHT = 240
-LEFT, RIGHT, TOP, BOTTOM = 52, 12, 12, 44
+LEFT, RIGHT, TOP, BOTTOM = 62, 12, 12, 44
 # Category labels need about this many pixels each; beyond that only every n-th is written.
 LABEL_SPACING = 56
 Y_TICKS = 5
+SINGLE_BAND_HALF_WIDTH = 5
 
 
 @dataclass(frozen=True)
@@ -228,6 +229,9 @@ def _band_path(lows: list[float | None], highs: list[float | None], band: float,
     runs += [run] if run else []
     paths = []
     for one in runs:
+        if len(one) == 1:  # a day alone: its interval as a bar a few pixels wide
+            x, low, high = one[0]
+            one = [(x - SINGLE_BAND_HALF_WIDTH, low, high), (x + SINGLE_BAND_HALF_WIDTH, low, high)]
         upper = [f"{x:.1f},{high:.1f}" for x, _, high in one]
         lower = [f"{x:.1f},{low:.1f}" for x, low, _ in reversed(one)]
         paths.append("M" + " L".join(upper + lower) + " Z")

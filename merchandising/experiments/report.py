@@ -153,6 +153,8 @@ def _cuped(metric: str, control: VariantTotals, totals: VariantTotals, revenue: 
     """CUPED's comparison of the variant with control; None for a per-page metric, or with too little to compare."""
     if metric not in CUPED_METRICS:
         return None
+    if not any(pre.get(one.variant, (0, 0, 0))[0] for one in (control, totals)):
+        return None  # no visitor had any of it before the start: nothing to adjust by
     try:
         _, reduction, adjusted = cuped_sums_adjust({
             "control": _cuped_sums(metric, control, revenue, pre), "variant": _cuped_sums(metric, totals, revenue, pre),

@@ -29,6 +29,9 @@ def test_a_positive_band_keeps_its_axis_from_zero():
         series=[BandSeries(key="lift-1", name="B", values=[0.1], lows=[0.02], highs=[0.2])],
     )
     assert chart.y_ticks[0].label == "0 %" and chart.zero == pytest.approx(HEIGHT - BOTTOM)
+    # One day alone still shows its interval, as a narrow bar around its point.
+    xs = {float(corner.split(",")[0]) for corner in chart.bands[0].path.strip("MZ ").split(" L")}
+    assert xs == {chart.points[0].x - 5, chart.points[0].x + 5}
 
 
 def test_markers_stand_at_their_day_and_those_outside_the_chart_are_left_out():

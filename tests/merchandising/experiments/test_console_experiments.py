@@ -174,6 +174,7 @@ def test_revenue_per_visitor_is_judged_from_the_purchasers_revenue_as_welch_woul
     total_b = sum(spent["b"], Decimal(0))
     assert report.rows[1].revenue_per_visitor == (total_b / 500).quantize(Decimal("0.01"))
     assert report.rows[1].average_order_value == (total_b / 45).quantize(Decimal("0.01"))
+    assert judgement.cuped is None  # nobody bought before the start: nothing for CUPED to adjust by
 
     every_visitor = {key: np.array([float(value) for value in revenues] + [0.0] * (500 - len(revenues)))
                      for key, revenues in spent.items()}
