@@ -19,7 +19,7 @@ from .models import Experiment, Variant
 from ..selectors import rail_titles
 from .rollups import (
     CUPED_METRICS, PRE_DAYS, RailTotals, VariantTotals, experiment_pre_sums, experiment_rail_totals, experiment_revenue_sums,
-    experiment_variant_days, experiment_variant_totals,
+    experiment_variant_days, totals_through_last_day,
 )
 from .stats import (
     CupedSums,
@@ -243,7 +243,7 @@ def _rail_rows(experiment: Experiment, variants: list[Variant]) -> list[RailRow]
 def experiment_report(*, experiment: Experiment) -> ExperimentReport:
     variants = list(experiment.variants.select_related("draft", "model_version").order_by("pk"))
     days = experiment_variant_days(experiment=experiment)
-    totals = days[-1][1] if days else experiment_variant_totals(experiment=experiment)
+    totals = totals_through_last_day(days, [variant.key for variant in variants])
     control = next((row for variant, row in zip(variants, totals) if variant.kind == Variant.Kind.CONTROL), None)
     revenue = experiment_revenue_sums(experiment=experiment) if experiment.primary_metric == Metric.REVENUE_PER_VISITOR else {}
     pre = experiment_pre_sums(experiment=experiment) if experiment.primary_metric in CUPED_METRICS else {}

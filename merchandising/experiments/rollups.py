@@ -23,7 +23,7 @@ but not by the purchase's own batch: storefronts send events in order, and a rec
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field, fields
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -151,6 +151,8 @@ class _Started:
 
 @dataclass
 class _Outcomes:
+    """One day's additions to a variant's row on a rail, its fields in the order of _DAYS_ADD's columns."""
+
     clicks: int = 0
     add_to_carts: int = 0
     purchases: int = 0
@@ -163,10 +165,7 @@ class _Outcomes:
     pre_cross: Decimal = field(default_factory=Decimal)
 
     def any(self) -> bool:
-        return any((
-            self.clicks, self.add_to_carts, self.purchases, self.visitors, self.purchasers, self.revenue_squares,
-            self.pre_sum, self.pre_squares, self.pre_cross,
-        ))
+        return any(astuple(self))
 
 
 @dataclass
@@ -273,12 +272,10 @@ def _count(shop: Shop, started: list[_Started], rows: list[tuple]) -> None:
     counted = {key: outcomes for key, outcomes in days.items() if outcomes.any()}
     if counted:
         keys, values = list(counted), list(counted.values())
-        names = ("clicks", "add_to_carts", "purchases", "revenue", "visitors", "purchasers", "revenue_squares", "pre_sum",
-                 "pre_squares", "pre_cross")
         with connection.cursor() as cursor:
             cursor.execute(_DAYS_ADD, [
                 shop.pk, *([key[part] for key in keys] for part in range(4)),
-                *([getattr(one, name) for one in values] for name in names),
+                *([getattr(one, column.name) for one in values] for column in fields(_Outcomes)),
             ])
 
 
@@ -298,10 +295,10 @@ def _pre_values(shop: Shop, experiments: dict[int, Experiment], keys: list[tuple
             by_experiment[experiment_id].add(shopper_id)
     for experiment_id, shopper_ids in by_experiment.items():
         experiment = experiments[experiment_id]
+        conversion = experiment.primary_metric == Experiment.Metric.CONVERSION
         params = {"shop": shop.pk, "shoppers": list(shopper_ids), "until": experiment.started_at,
                   "since": experiment.started_at - timedelta(days=PRE_DAYS)}
         for shopper_id, spent in sql_rows(_PRE_READ, params):
-            conversion = experiment.primary_metric == Experiment.Metric.CONVERSION
             values[(experiment_id, shopper_id)] = Decimal(1) if conversion else spent
     return values
 
@@ -451,13 +448,15 @@ def experiment_variant_days(*, experiment: Experiment) -> list[tuple[date, list[
     return cumulative
 
 
+def totals_through_last_day(days: list[tuple[date, list[VariantTotals]]], keys: Sequence[str]) -> list[VariantTotals]:
+    """The totals of experiment_variant_days' last day, or nothing counted for each of these variant keys."""
+    return days[-1][1] if days else [VariantTotals(variant=key, **_nothing_counted()) for key in keys]
+
+
 def experiment_variant_totals(*, experiment: Experiment) -> list[VariantTotals]:
     """Each variant's totals over the experiment's days, in the variants' order."""
-    days = experiment_variant_days(experiment=experiment)
-    if days:
-        return days[-1][1]
-    keys = experiment.variants.order_by("pk").values_list("key", flat=True)
-    return [VariantTotals(variant=key, **_nothing_counted()) for key in keys]
+    keys = list(experiment.variants.order_by("pk").values_list("key", flat=True))
+    return totals_through_last_day(experiment_variant_days(experiment=experiment), keys)
 
 
 def experiment_revenue_sums(*, experiment: Experiment) -> dict[str, tuple[Decimal, Decimal]]:
