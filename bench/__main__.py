@@ -17,6 +17,7 @@ BENCHMARKS = {
     "soak": "bench.soak",
     "experiments": "bench.experiments",
     "results": "bench.results",
+    "catalog": "bench.catalog",
 }
 
 

@@ -3,6 +3,7 @@ import hmac
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 
 CATEGORY_SEPARATOR = " > "
 
@@ -99,10 +100,15 @@ class Item(models.Model):
     interaction_count = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set by a database trigger on every write, whoever makes it: catalog snapshots read what changed since.
+    change_xid = models.BigIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["shop", "external_id"], name="item_external_id_unique_per_shop")]
-        indexes = [models.Index(fields=["shop", "created_at"], name="item_shop_created")]
+        indexes = [
+            models.Index(fields=["shop", "created_at"], name="item_shop_created"),
+            models.Index(fields=["shop", "change_xid"], name="item_shop_change"),
+        ]
         ordering = ["shop", "external_id"]
 
     def __str__(self) -> str:
@@ -121,6 +127,25 @@ class Item(models.Model):
         # A category names a node of the tree: "Makeup" holds "Makeup > Lips".
         path = self.category_path
         return path == category or path.startswith(category + CATEGORY_SEPARATOR)
+
+
+class ItemRemoval(models.Model):
+    """An item deleted, written by a database trigger: catalog snapshots drop it on their next change read.
+
+    No foreign keys: the shop's own deletion removes items too. Rows older than a snapshot's longest life
+    are pruned (`catalog.services.item_removals_prune`).
+    """
+
+    shop_id = models.BigIntegerField()
+    item_id = models.BigIntegerField()
+    change_xid = models.BigIntegerField()
+    removed_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["shop_id", "change_xid"], name="item_removal_shop_change"),
+            models.Index(fields=["removed_at"], name="item_removal_removed_at"),
+        ]
 
 
 class Shopper(models.Model):

@@ -6,7 +6,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from .bounds import event_window
-from .models import Event, Item, Shop, Shopper
+from .models import Event, Item, ItemRemoval, Shop, Shopper
 
 
 def item_get(*, shop: Shop, external_id: str) -> Item | None:
@@ -71,3 +71,18 @@ def events_out_of_window(*, shop: Shop | None, now: datetime | None = None) -> Q
     earliest, latest = event_window(now=now)
     events = Event.objects.filter(Q(occurred_at__lt=earliest) | Q(occurred_at__gt=latest))
     return events if shop is None else events.filter(shop=shop)
+
+
+def change_watermark() -> int:
+    """The oldest transaction id still running: every write of an older transaction is committed (or undone) by now,
+    so a reader that reads the rows stamped from this id on, next time, misses none (`Item.change_xid`)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        return cursor.fetchone()[0]
+
+
+def item_changes(*, shop: Shop, since: int, fields: tuple[str, ...]) -> tuple[list[Item], list[int]]:
+    """The shop's items written, and the pks of those deleted, by transactions from `since` on (a watermark)."""
+    written = list(Item.objects.filter(shop=shop, change_xid__gte=since).only(*fields))
+    removed = list(ItemRemoval.objects.filter(shop_id=shop.pk, change_xid__gte=since).values_list("item_id", flat=True))
+    return written, removed

@@ -3,6 +3,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -14,9 +15,11 @@ from psycopg.types.json import Jsonb
 from config.tokens import token_bump, token_read
 
 from . import selectors, signals
-from .models import ApiKey, Event, Item, Shop, Shopper
+from .models import ApiKey, Event, Item, ItemRemoval, Shop, Shopper
 from .validation import RecordInvalid, event_clean, identifier_problem, item_clean, record_id, shown
 
+# Longer than any catalog snapshot goes without reading changes (homepage.snapshot.RELOAD_SECONDS).
+REMOVALS_KEPT = timedelta(hours=2)
 ITEM_CONTENT_FIELDS = (
     "title", "description", "category_path", "brand", "price", "currency", "image_url", "available", "attributes",
 )
@@ -114,13 +117,13 @@ def item_batch_upsert(*, shop: Shop, items: list) -> BatchResult:
     result.updated = len(changed) - result.created
     result.unchanged = len(latest) - len(changed)
     if changed:
-        Item.objects.bulk_create(
+        written = Item.objects.bulk_create(
             [Item(shop=shop, **cleaned) for cleaned in changed],
             update_conflicts=True,
             unique_fields=["shop", "external_id"],
             update_fields=[*ITEM_CONTENT_FIELDS, "content_hash", "updated_at"],
         )
-        signals.items_changed.send(sender=Item, shop=shop)
+        signals.items_changed.send(sender=Item, shop=shop, item_pks=[item.pk for item in written])
     return result
 
 
@@ -279,3 +282,9 @@ def item_interaction_counts_refresh(*, shop: Shop) -> int:
         Event.objects.filter(item=OuterRef("pk")).order_by().values("item").annotate(total=Count("pk")).values("total")
     )
     return Item.objects.filter(shop=shop).update(interaction_count=Coalesce(Subquery(counts), 0))
+
+
+def item_removals_prune() -> int:
+    """Forget deletions every catalog snapshot has read by now; returns how many."""
+    deleted, _ = ItemRemoval.objects.filter(removed_at__lt=timezone.now() - REMOVALS_KEPT).delete()
+    return deleted

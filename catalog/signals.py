@@ -11,8 +11,8 @@ events_stored = Signal()
 # Sent by catalog.services.shopper_erase with `shop` and `shopper`, in its transaction, before the shopper's rows
 # go: a rollup that counts them apart from their events takes them out.
 shopper_erasing = Signal()
-# Sent with `shop` once items of the shop were written, or their vectors (by the recommender): every process's
-# snapshot of its catalog is stale.
+# Sent with `shop` once items of the shop were written (with `item_pks`, those whose content changed), or their
+# vectors (by the recommender, with no pks): every process's snapshot of its catalog is stale.
 items_changed = Signal()
 # Sent with `shop` and `opt_outs` (external id to opt-out flag) after a batch of these shoppers' events was stored.
 shoppers_acted = Signal()

@@ -10,3 +10,8 @@ def item_interaction_counts_refresh_task(shop_id: int) -> None:
     if shop is None:
         return
     services.item_interaction_counts_refresh(shop=shop)
+
+
+@shared_task
+def item_removals_prune_task() -> None:
+    services.item_removals_prune()

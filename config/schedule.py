@@ -18,6 +18,12 @@ def beat_schedule() -> dict:
             "schedule": crontab(minute="*"),
             "options": {"expires": 50},
         },
+        # Catalog snapshots read item deletions from rows kept a while (catalog.services.REMOVALS_KEPT).
+        "prune-item-removals": {
+            "task": "catalog.tasks.item_removals_prune_task",
+            "schedule": crontab(minute=20),
+            "options": {"expires": 3000},
+        },
         # Pages served wait in Redis until this moves them into the rollups (homepage.rollups).
         "flush-pages-served": {
             "task": "homepage.tasks.rollup_pages_flush_task",

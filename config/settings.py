@@ -184,6 +184,7 @@ CELERY_TASK_QUEUES = [KombuQueue(queue) for queue in Queue]
 CELERY_TASK_ROUTES = {
     "recommender.tasks.train_model_version_task": {"queue": Queue.TRAIN},
     "homepage.tasks.homepages_precompute_task": {"queue": Queue.SCORE},
+    "recommender.tasks.item_embeddings_write_through_task": {"queue": Queue.SCORE},
 }
 CELERY_BEAT_SCHEDULE = beat_schedule()
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
@@ -296,6 +297,9 @@ VITRINE_PROMOTION_MARGIN = env_float("VITRINE_PROMOTION_MARGIN", 0.01)
 VITRINE_BANDIT_FLOOR = env_float("VITRINE_BANDIT_FLOOR", 0.05)
 VITRINE_BANDIT_MIN_TRIALS = env_int("VITRINE_BANDIT_MIN_TRIALS", 100)
 VITRINE_SEQUENCE_LENGTH = env_int("VITRINE_SEQUENCE_LENGTH", 50)
+# Items upserted with a new text are embedded by a worker on the score queue, this many per encoder pass and write.
+VITRINE_EMBED_ON_WRITE = env_bool("VITRINE_EMBED_ON_WRITE", True)
+VITRINE_EMBED_BATCH = env_int("VITRINE_EMBED_BATCH", 256)
 # The worker composes the pages of the most recently active shoppers every 10 minutes: how far back, how many.
 VITRINE_PRECOMPUTE_DAYS = env_int("VITRINE_PRECOMPUTE_DAYS", 30)
 VITRINE_PRECOMPUTE_SHOPPERS = env_int("VITRINE_PRECOMPUTE_SHOPPERS", 5000)

@@ -3,7 +3,7 @@ shopper's history dropped), and model signals for writes that bypass the service
 
 from django.db.models.signals import post_delete, post_save
 
-from catalog.models import Shopper
+from catalog.models import Item, Shopper
 from catalog.signals import items_changed, shopper_history_dropped, shoppers_acted
 from recommender.models import ModelVersion
 
@@ -32,6 +32,11 @@ def _items_changed(sender, *, shop, **kwargs) -> None:
     homepage_catalog_changed(shop=shop)
 
 
+def _item_saved_or_deleted(sender, instance: Item, **kwargs) -> None:
+    # An item edited or deleted in the admin: every process reads the change on its next page.
+    homepage_catalog_changed(shop=instance.shop)
+
+
 def _shoppers_acted(sender, *, shop, opt_outs: dict[str, bool], **kwargs) -> None:
     homepage_shoppers_acted(shop=shop, opt_outs=opt_outs)
 
@@ -47,5 +52,7 @@ def signals_connect() -> None:
     rule_signals_connect()
     post_save.connect(_shopper_saved_or_deleted, sender=Shopper, dispatch_uid="homepage-shopper")
     post_delete.connect(_shopper_saved_or_deleted, sender=Shopper, dispatch_uid="homepage-shopper-delete")
+    post_save.connect(_item_saved_or_deleted, sender=Item, dispatch_uid="homepage-item")
+    post_delete.connect(_item_saved_or_deleted, sender=Item, dispatch_uid="homepage-item-delete")
     post_save.connect(_version_saved_or_deleted, sender=ModelVersion, dispatch_uid="homepage-model-version")
     post_delete.connect(_version_saved_or_deleted, sender=ModelVersion, dispatch_uid="homepage-model-version-delete")

@@ -1,21 +1,27 @@
 """Each process's copy of a shop's catalog: the item fields a page needs and the text embeddings.
 
 A page reads hundreds of items and their vectors; loading them per request cost most of an uncached
-page. The copy is read once per process and again when the shop's catalog token changes (an item
-upsert or an embedding refresh), so `available` stays as current as the catalog writes.
+page. The copy is read once per process; after that, whenever the shop's catalog token moves (an item
+upsert or an embedding refresh) it reads only the rows written since it last read (every write is stamped
+by a database trigger, `catalog.selectors.item_changes`), so a write to a few items costs a few rows, not
+the catalog, and `available` stays as current as the catalog writes.
+
+Web workers are sync processes, one request at a time: a snapshot changes in place, between requests.
+The lock keeps a threaded server (runserver, the test server) from reading one change twice.
 """
 
+import threading
 import time
+from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable, Iterable
 
 import numpy as np
-from django.db import connection
 
 from catalog.models import Item, Shop
+from catalog.selectors import change_watermark, item_changes
 from recommender.ml.topk import ranked_pairs, top_indices
-from recommender.models import ItemEmbedding
+from recommender.selectors import item_vectors_read
 
 from .cache import catalog_token, shop_identity
 
@@ -28,108 +34,213 @@ ITEM_FIELDS = (
 )
 # Bounds the memory of a process that serves many shops; the least recently served is dropped.
 MAX_SHOPS = 16
-# Writes that bypass the catalog services (the admin, a script) bump no token: a snapshot is read again this often.
-MAX_AGE_SECONDS = 600
+# Writes that bypass the catalog services (the admin, a script) bump no token: changes are read this often anyway.
+CHECK_SECONDS = 60
+# Past this many changed rows (or a tenth of the catalog) reading the whole catalog again costs less.
+CHANGES_MAX = 1000
+# A snapshot not checked for this long may have missed deletions already pruned (catalog.services): read anew.
+RELOAD_SECONDS = 1800
 
 
-@dataclass(frozen=True)
+def _newest_key(item: Item) -> tuple[float, int]:
+    return (-item.created_at.timestamp(), -item.pk)
+
+
+class NewestFirst:
+    """Item pks, newest first, kept in order as items come and go: a change costs a search, not a sort."""
+
+    def __init__(self, items: Iterable[Item]):
+        entries = sorted((_newest_key(item), item.pk) for item in items)
+        self._keys = [key for key, _ in entries]
+        self.pks = [pk for _, pk in entries]
+
+    def discard(self, item: Item) -> None:
+        at = bisect_left(self._keys, _newest_key(item))
+        if at < len(self.pks) and self.pks[at] == item.pk:
+            del self._keys[at], self.pks[at]
+
+    def add(self, item: Item) -> None:
+        key = _newest_key(item)
+        at = bisect_left(self._keys, key)
+        self._keys.insert(at, key)
+        self.pks.insert(at, item.pk)
+
+
+def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+
+
 class CatalogSnapshot:
-    token: str
-    loaded_at: float
-    items: dict[int, Item]
-    newest: list[Item]  # available items, newest first
-    available_pks: frozenset[int]
-    vectors: np.ndarray  # L2-normalised text embeddings, one row per embedded item
-    vector_pks: np.ndarray  # the item of each row
-    vector_rows: dict[int, int]
-    ranked_newest: dict[tuple[int, str], Ranked] = field(default_factory=dict)
-    matching: dict[Hashable, list[int]] = field(default_factory=dict)
+    """The shop's items by pk, its available items newest first, and its items' unit vectors, one row each."""
+
+    def __init__(self, *, token: str, watermark: int, items: dict[int, Item], vectors: np.ndarray, vector_pks: list[int]):
+        self.token = token
+        self.watermark = watermark  # changes are read from this transaction id on
+        self.checked_at = self.loaded_at = time.monotonic()
+        self.items = items
+        self.available_pks = {pk for pk, item in items.items() if item.available}
+        self.newest = NewestFirst(items[pk] for pk in self.available_pks)
+        self._matrix = _unit_rows(vectors)
+        self._pks = np.asarray(vector_pks, dtype=np.int64)
+        self._count = len(vector_pks)
+        self._dropped: list[int] = []  # rows of deleted items, left out of every search
+        self.vector_rows = {pk: row for row, pk in enumerate(vector_pks)}
+        self.ranked_newest: dict[tuple[int, str], Ranked] = {}
+        self._matching: dict[Hashable, tuple[Callable[[Item], bool], NewestFirst]] = {}
+
+    @property
+    def vectors(self) -> np.ndarray:
+        return self._matrix[: self._count]
+
+    @property
+    def vector_pks(self) -> np.ndarray:
+        return self._pks[: self._count]
 
     def vector(self, pk: int) -> np.ndarray | None:
         row = self.vector_rows.get(pk)
-        return None if row is None else self.vectors[row]
+        return None if row is None else self._matrix[row]
 
     def nearest(self, vector: np.ndarray, *, k: int, leave_out: int | None = None) -> Ranked:
         """The k embedded items closest to a unit `vector` by cosine similarity, best first."""
-        if not len(self.vector_rows) or vector.shape[0] != self.vectors.shape[1]:
+        if not self.vector_rows or vector.shape[0] != self._matrix.shape[1]:
             return []
         scores = self.vectors @ vector
         row = self.vector_rows.get(leave_out) if leave_out is not None else None
-        top = top_indices(scores, k, exclude=[] if row is None else [row])
+        top = top_indices(scores, k, exclude=self._dropped if row is None else [*self._dropped, row])
         return ranked_pairs(self.vector_pks, top, scores[top])
 
     def newest_items(self, *, k: int, category: str = "") -> Ranked:
         """Available items (in `category` and its subcategories), newest first, scored by recency rank.
 
-        Listed once per snapshot and asked for by several rails of every page: callers must not change it.
+        Listed once per catalog change and asked for by several rails of every page: callers must not change it.
         """
         ranked = self.ranked_newest.get((k, category))
         if ranked is None:
-            pks = self.category_items(category=category, k=k) if category else [item.id for item in self.newest[:k]]
+            pks = self.category_items(category=category, k=k) if category else self.newest.pks[:k]
             ranked = self.ranked_newest[k, category] = [(pk, float(len(pks) - rank)) for rank, pk in enumerate(pks)]
         return ranked
 
     def items_matching(self, key: Hashable, matches: Callable[[Item], bool], *, k: int) -> list[int]:
-        """Available items that `matches`, newest first, at most k; listed once per snapshot for each `key`,
-        which must name what `matches` tests."""
-        if key not in self.matching:
-            self.matching[key] = [item.pk for item in self.newest if matches(item)]
-        return self.matching[key][:k]
+        """Available items that `matches`, newest first, at most k; listed once for each `key`, which must name
+        what `matches` tests, and kept as items change."""
+        if key not in self._matching:
+            self._matching[key] = (matches, NewestFirst(item for pk in self.newest.pks if matches(item := self.items[pk])))
+        return self._matching[key][1].pks[:k]
 
     def category_items(self, *, category: str, k: int) -> list[int]:
         """Available items of `category` and its subcategories, newest first."""
         return self.items_matching(("category", category), lambda item: item.in_category(category), k=k)
 
+    def changes_apply(self, *, written: list[Item], removed: list[int], vectors: np.ndarray, vector_pks: list[int]) -> bool:
+        """Take in items written and deleted and vectors written since the last read; False where the vectors'
+        width is not this snapshot's (a new encoder): then only a whole new snapshot is consistent."""
+        if vector_pks and self._count and vectors.shape[1] != self._matrix.shape[1]:
+            return False
+        for pk in [*removed, *(item.pk for item in written)]:
+            self._item_drop(pk)
+        for item in written:
+            self._item_put(item)
+        for pk in removed:
+            self._vector_drop(pk)
+        self._vectors_put(_unit_rows(vectors), vector_pks)
+        self.ranked_newest.clear()
+        return True
+
+    def _listings(self) -> Iterable[tuple[Callable[[Item], bool], NewestFirst]]:
+        yield (lambda item: True), self.newest
+        yield from self._matching.values()
+
+    def _item_drop(self, pk: int) -> None:
+        item = self.items.pop(pk, None)
+        if item is not None and pk in self.available_pks:
+            self.available_pks.discard(pk)
+            for _, listing in self._listings():
+                listing.discard(item)
+
+    def _item_put(self, item: Item) -> None:
+        self.items[item.pk] = item
+        if item.available:
+            self.available_pks.add(item.pk)
+            for matches, listing in self._listings():
+                if matches(item):
+                    listing.add(item)
+
+    def _vector_drop(self, pk: int) -> None:
+        row = self.vector_rows.pop(pk, None)
+        if row is not None:
+            self._matrix[row] = 0
+            self._pks[row] = -1
+            self._dropped.append(row)
+
+    def _vectors_put(self, vectors: np.ndarray, pks: list[int]) -> None:
+        new = [pk for pk in pks if pk not in self.vector_rows]
+        self._rows_reserve(self._count + len(new), width=vectors.shape[1] if len(pks) else 0)
+        for pk in new:
+            self.vector_rows[pk] = self._count
+            self._pks[self._count] = pk
+            self._count += 1
+        if pks:
+            self._matrix[[self.vector_rows[pk] for pk in pks]] = vectors
+
+    def _rows_reserve(self, rows: int, *, width: int) -> None:
+        if rows <= len(self._matrix) and (width == 0 or self._matrix.shape[1] == width):
+            return
+        # An eighth more than asked: the vectors of the next new items go in spare rows, not in another copy.
+        grown = rows + rows // 8 + 64
+        matrix = np.zeros((grown, width or self._matrix.shape[1]), dtype=np.float32)
+        matrix[: self._count] = self._matrix[: self._count]
+        pks = np.full(grown, -1, dtype=np.int64)
+        pks[: self._count] = self._pks[: self._count]
+        self._matrix, self._pks = matrix, pks
+
 
 _snapshots: OrderedDict[str, CatalogSnapshot] = OrderedDict()
-
-
-def _vectors_load(shop: Shop) -> tuple[np.ndarray, list[int]]:
-    # vector_send's binary form, not the ORM's text form: parsing 12,000 vectors of text takes seconds.
-    table = ItemEmbedding._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT e.item_id, vector_send(e.vector) FROM {table} e JOIN {Item._meta.db_table} i ON i.id = e.item_id "
-            "WHERE i.shop_id = %s ORDER BY e.item_id",
-            [shop.pk],
-        )
-        rows = cursor.fetchall()
-    if not rows:
-        return np.zeros((0, 0), dtype=np.float32), []
-    # Each value: a 2-byte dimension count, 2 unused bytes, then big-endian float4s.
-    matrix = np.frombuffer(b"".join(bytes(blob)[4:] for _, blob in rows), dtype=">f4").astype(np.float32)
-    matrix = matrix.reshape(len(rows), -1)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    matrix = np.divide(matrix, norms, out=matrix.copy(), where=norms > 0)
-    return matrix, [pk for pk, _ in rows]
+_lock = threading.Lock()
 
 
 def _snapshot_load(shop: Shop, token: str) -> CatalogSnapshot:
+    # The watermark first: whatever commits while the rows are read is read again as a change.
+    watermark = change_watermark()
     items = {item.pk: item for item in Item.objects.filter(shop=shop).only(*ITEM_FIELDS)}
-    newest = sorted((item for item in items.values() if item.available), key=lambda item: (item.created_at, item.pk), reverse=True)
-    vectors, vector_pks = _vectors_load(shop)
-    return CatalogSnapshot(
-        token=token, loaded_at=time.monotonic(), items=items, newest=newest, available_pks=frozenset(item.pk for item in newest),
-        vectors=vectors, vector_pks=np.asarray(vector_pks, dtype=np.int64),
-        vector_rows={pk: row for row, pk in enumerate(vector_pks)},
-    )
+    vectors, vector_pks = item_vectors_read(shop=shop)
+    return CatalogSnapshot(token=token, watermark=watermark, items=items, vectors=vectors, vector_pks=vector_pks)
+
+
+def _changes_read(snapshot: CatalogSnapshot, shop: Shop, token: str) -> bool:
+    """Bring the snapshot up to date with the rows written since its watermark; False where a whole new read
+    costs less or is needed."""
+    watermark = change_watermark()
+    written, removed = item_changes(shop=shop, since=snapshot.watermark, fields=ITEM_FIELDS)
+    if len(written) + len(removed) > max(CHANGES_MAX, len(snapshot.items) // 10):
+        return False
+    vectors, vector_pks = item_vectors_read(shop=shop, since=snapshot.watermark)
+    if not snapshot.changes_apply(written=written, removed=removed, vectors=vectors, vector_pks=vector_pks):
+        return False
+    snapshot.token, snapshot.watermark, snapshot.checked_at = token, watermark, time.monotonic()
+    return True
 
 
 def catalog_snapshot(*, shop: Shop) -> CatalogSnapshot:
-    """The shop's catalog as of its current token, loaded in this process when the token moved."""
+    """The shop's catalog as of its current token: loaded in this process once, then kept up to date."""
     key = shop_identity(shop)
     # The token is read before the rows: a write landing in between bumps it again, so it is read once more.
     token = catalog_token(shop=shop)
-    snapshot = _snapshots.get(key)
-    if snapshot is None or snapshot.token != token or time.monotonic() - snapshot.loaded_at > MAX_AGE_SECONDS:
-        snapshot = _snapshot_load(shop, token)
-        _snapshots[key] = snapshot
-    _snapshots.move_to_end(key)
-    while len(_snapshots) > MAX_SHOPS:
-        _snapshots.popitem(last=False)
+    with _lock:
+        snapshot = _snapshots.get(key)
+        since_check = time.monotonic() - snapshot.checked_at if snapshot else None
+        if snapshot is None or since_check > RELOAD_SECONDS:
+            snapshot = _snapshots[key] = _snapshot_load(shop, token)
+        elif (snapshot.token != token or since_check > CHECK_SECONDS) and not _changes_read(snapshot, shop, token):
+            snapshot = _snapshots[key] = _snapshot_load(shop, token)
+        _snapshots.move_to_end(key)
+        while len(_snapshots) > MAX_SHOPS:
+            _snapshots.popitem(last=False)
     return snapshot
 
 
-def catalog_snapshot_expire(*, shop: Shop) -> None:
-    """Drop this process's snapshot of the shop: it was seen to disagree with the database."""
-    _snapshots.pop(shop_identity(shop), None)
+def catalog_snapshot_recheck(*, shop: Shop) -> None:
+    """Have the next page read the shop's catalog changes: this snapshot was seen to disagree with the database."""
+    snapshot = _snapshots.get(shop_identity(shop))
+    if snapshot is not None:
+        snapshot.token = ""

@@ -115,6 +115,11 @@ class ItemEmbedding(models.Model):
     text_hash = models.CharField(max_length=40)
     vector = VectorField(dimensions=TEXT_DIMENSIONS)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set by a database trigger on every write (catalog.Item.change_xid's): snapshots read what changed since.
+    change_xid = models.BigIntegerField(default=0, db_default=0, editable=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["change_xid"], name="item_embedding_change")]
 
 
 class ShopperProfile(models.Model):

@@ -1,11 +1,15 @@
 """What the recommender does when a version begins to serve (a new encoder changes the vectors that the text
-families read, so they are retrained on them), and when a shopper's history is dropped (their candidates go)."""
+families read, so they are retrained on them), when items are written (their new texts are embedded), and when a
+shopper's history is dropped (their candidates go)."""
 
+from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 
-from catalog.models import Shopper
-from catalog.signals import shopper_history_dropped
+from catalog.models import Item, Shopper
+from catalog.signals import items_changed, shopper_history_dropped
 
+from .dispatch import item_embeddings_queue
 from .models import Family, ModelVersion
 from .services.candidates import candidates_cache_key
 from .services.training import encoder_dependents_dispatch
@@ -21,6 +25,13 @@ def _shopper_history_dropped(sender, *, shopper: Shopper, **kwargs) -> None:
     cache.delete(candidates_cache_key(shopper))
 
 
+def _items_written(sender, *, shop, item_pks=(), **kwargs) -> None:
+    # Once committed, so the worker reads the rows; vectors written by the recommender send no pks.
+    if sender is Item and item_pks and settings.VITRINE_EMBED_ON_WRITE:
+        transaction.on_commit(lambda: item_embeddings_queue(shop=shop, item_pks=item_pks))
+
+
 def signals_connect() -> None:
+    items_changed.connect(_items_written, dispatch_uid="recommender-embed-on-write")
     version_serving.connect(_version_serving, dispatch_uid="recommender-encoder-dependents")
     shopper_history_dropped.connect(_shopper_history_dropped, dispatch_uid="recommender-candidates-dropped")

@@ -35,3 +35,10 @@ def train_scheduled_task() -> None:
             services.training_dispatch(shop=shop, skip_in_flight=True)
         except TrainingError as error:  # the console queued the same family at the same moment
             logger.info("Shop %s: scheduled training skipped: %s", shop.slug, error)
+
+
+@shared_task
+def item_embeddings_write_through_task(shop_id: int, item_pks: list[int]) -> None:
+    shop = Shop.objects.filter(pk=shop_id).first()
+    if shop is not None:
+        services.item_embeddings_write_through(shop=shop, item_pks=item_pks)

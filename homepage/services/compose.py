@@ -17,7 +17,7 @@ from .. import selectors
 from ..cache import homepage_rules_changed
 from ..defaults import DEFAULT_BLEND, DEFAULT_RAILS
 from ..rulebook import rulebook
-from ..snapshot import catalog_snapshot_expire
+from ..snapshot import catalog_snapshot_recheck
 from .context import PageContext, page_context_build
 from .ranking import (
     NEW_ITEM_DAYS,
@@ -238,7 +238,7 @@ def _with_current_catalog(shop: Shop, compose: Callable[[], Page]) -> Page:
     """
     composed = compose()
     if not selectors.items_all_available(shop=shop, item_pks=_page_item_pks(composed)):
-        catalog_snapshot_expire(shop=shop)
+        catalog_snapshot_recheck(shop=shop)
         composed = compose()
     return composed
 

@@ -5,8 +5,8 @@ the same few queries as a page of one.
 """
 
 import logging
-from collections import Counter
-from collections.abc import Iterator
+from collections import ChainMap, Counter
+from collections.abc import Iterator, MutableMapping
 from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -57,7 +57,7 @@ class PageContext:
     rules: Rulebook | None = None
     versions: dict[str, ModelVersion] = field(default_factory=dict)  # serving version by family
     snapshot: CatalogSnapshot | None = None
-    items: dict[int, Item] = field(default_factory=dict)
+    items: MutableMapping[int, Item] = field(default_factory=dict)
     _candidates: dict[str, Ranked] | None = None
     _vectors: dict[int, np.ndarray | None] = field(default_factory=dict)
 
@@ -145,11 +145,32 @@ class PageContext:
             if not self.personalized:
                 return dict(_cold_candidates(self.shop, versions))
             recent = RecentEvents(events=self.history[::-1], last_event_pk=self.last_event_pk)
-            return dict(candidates_for(shopper=self.shopper, shop=self.shop, k=CANDIDATES_K, versions=versions, recent=recent))
+            scored = [version for version in versions if version.family != Family.TEXT]
+            candidates = dict(candidates_for(shopper=self.shopper, shop=self.shop, k=CANDIDATES_K, versions=scored, recent=recent))
+            if text := self._text_candidates():
+                candidates[Family.TEXT] = text
+            return candidates
         except Exception:
             # A broken artifact must not take the homepage down: the page falls back to event counts.
             logger.exception("Shop %s: model candidates failed; serving the fallback page", self.shop.slug)
             return {}
+
+    def _text_candidates(self) -> Ranked:
+        """The text family's candidates, scored here against the snapshot's vectors rather than by the model's own:
+        the one store every text read shares, which takes in items embedded since the model was trained."""
+        version = self.versions.get(Family.TEXT)
+        if version is None:
+            return []
+        from recommender.services.registry import model_load
+
+        model = model_load(version=version).model
+        history = [pk for pk, _ in reversed(self.history)]  # oldest first, as the model reads it
+        matrix, embedded = self.vector_matrix(history)
+        if not embedded.any():
+            return []
+        own = set(history)
+        ranked = self.snapshot.nearest(model.profile_of(matrix[embedded]), k=CANDIDATES_K + len(own))
+        return [(pk, score) for pk, score in ranked if pk not in own][:CANDIDATES_K]
 
     def top_category(self) -> str:
         """The top-level category the shopper engaged with most, recent events counting more."""
@@ -227,8 +248,8 @@ def page_context_build(
         tried = arm.variant.model_version
         context.versions[tried.family] = tried
     context.snapshot = catalog_snapshot(shop=shop)
-    # The page's own copy (a fraction of a millisecond): pinned items and items the snapshot lacks go in it.
-    context.items = dict(context.snapshot.items)
+    # The page's own layer over the snapshot's items: pinned items and items the snapshot lacks go in it.
+    context.items = ChainMap({}, context.snapshot.items)
     if context.personalized:
         _shopper_events_read(context)
     context.rules = rules or rulebook(shop=shop)

@@ -46,7 +46,7 @@ class RailSource:
 
 
 def _model_similar(context: PageContext, family: str, item_pk: int, k: int) -> Ranked:
-    """Items nearest to one item in a serving model (text or mf); empty when none serves or knows it."""
+    """Items nearest to one item in a serving model; empty when none serves or knows it."""
     version = context.versions.get(family)
     if version is None or not version.artifact_path:
         return []
@@ -65,7 +65,8 @@ def _model_similar(context: PageContext, family: str, item_pk: int, k: int) -> R
 
 
 def _embedding_neighbours(context: PageContext, item_pk: int, k: int) -> Ranked:
-    """Nearest items by stored text embedding (the catalog snapshot's vectors), when the text model is not loaded."""
+    """Nearest items by stored text embedding: the catalog snapshot's vectors, which take in an item's vector as soon
+    as it is written (embedded on upsert), where a trained text model knows only the items of its training run."""
     vector = context.vectors([item_pk]).get(item_pk)
     if vector is None:
         return []
@@ -73,8 +74,7 @@ def _embedding_neighbours(context: PageContext, item_pk: int, k: int) -> Ranked:
 
 
 def similar_families(context: PageContext, item_pk: int, k: int = SIMILAR_K) -> dict[str, Ranked]:
-    text = _model_similar(context, Family.TEXT, item_pk, k) or _embedding_neighbours(context, item_pk, k)
-    families = {"text": text, "mf": _model_similar(context, Family.MF, item_pk, k)}
+    families = {"text": _embedding_neighbours(context, item_pk, k), "mf": _model_similar(context, Family.MF, item_pk, k)}
     return {family: ranked for family, ranked in families.items() if ranked}
 
 

@@ -6,6 +6,7 @@ catalog. The evaluated model is the one that serves: at serving time it reads th
 full, current sequence.
 """
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -108,18 +109,23 @@ def prepare(data: ShopData) -> Prepared:
     return Prepared(data=data, split=split, train=train)
 
 
-def embed_items(
-    texts: list[str], model_path: str | None, device: str, progress: Progress = _quiet, fine_tuned: Path | None = None
-) -> np.ndarray:
-    """Embeds texts with the base model at `model_path`, or with the fine-tuned encoder saved in `fine_tuned`."""
+@functools.lru_cache(maxsize=2)
+def _encoder_loaded(model_path: str | None, device: str, fine_tuned: Path | None):
+    # Kept loaded: a worker embedding the upserts of a busy catalog encodes a batch every few seconds.
     from recommender.ml.nets.text_encoder import TextEncoder
 
     if fine_tuned is not None:
         from recommender.ml.nets.text_finetune import load_fine_tuned
 
-        encoder = load_fine_tuned(fine_tuned, device=device)
-    else:
-        encoder = TextEncoder(model_path=model_path, device=device)
+        return load_fine_tuned(fine_tuned, device=device)
+    return TextEncoder(model_path=model_path, device=device)
+
+
+def embed_items(
+    texts: list[str], model_path: str | None, device: str, progress: Progress = _quiet, fine_tuned: Path | None = None
+) -> np.ndarray:
+    """Embeds texts with the base model at `model_path`, or with the fine-tuned encoder saved in `fine_tuned`."""
+    encoder = _encoder_loaded(model_path, device, fine_tuned)
     return encoder.encode(texts, progress=lambda done, total: progress(done / max(total, 1), f"embedded {done}/{total} items"))
 
 
@@ -141,8 +147,8 @@ def _fit_mf(prepared: Prepared, budget: Budget, factors: int = 64, iterations: i
 def _fit_text(prepared: Prepared, budget: Budget, text_embeddings: np.ndarray | None = None, **_) -> FitResult:
     from recommender.ml.nets.text_similarity import TextSimilarityModel
 
-    model = TextSimilarityModel(text_embeddings).neighbours_build()
-    params = {"recent": model.recent, "decay": model.decay, "dim": int(text_embeddings.shape[1]), "neighbours": model.neighbours.shape[1]}
+    model = TextSimilarityModel(text_embeddings)
+    params = {"recent": model.recent, "decay": model.decay, "dim": int(text_embeddings.shape[1])}
     return FitResult(model, params)
 
 

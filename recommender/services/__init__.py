@@ -1,5 +1,5 @@
 from .candidates import candidates_for
-from .embeddings import item_embeddings_refresh
+from .embeddings import item_embeddings_refresh, item_embeddings_write_through
 from .profiles import shopper_profile_refresh
 from .registry import version_promote, version_rollback
 from .training import (
@@ -15,6 +15,7 @@ __all__ = [
     "TrainingError",
     "candidates_for",
     "item_embeddings_refresh",
+    "item_embeddings_write_through",
     "model_version_train",
     "shopper_profile_refresh",
     "training_dispatch",

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
-from catalog.models import Shop
+from catalog.models import Item, Shop
 from catalog.signals import items_changed
 
 from ..models import Family, ItemEmbedding, ModelVersion
@@ -61,39 +61,62 @@ def text_hash(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
 
 
-def item_embeddings_refresh(*, shop: Shop, item_pks: np.ndarray, texts: list[str], device: str, progress=None) -> np.ndarray:
-    """Embed the items whose text or encoder changed, store them, and return every item's vector in order.
-
-    The encoder is the one serving for the shop (see `serving_encoder`); vectors its training run already
-    computed for an unchanged text are reused rather than computed again.
-    """
+def _stale_embed(*, shop: Shop, item_pks: list[int], texts: list[str], device: str, progress) -> int:
+    """Embed and store those of the items whose text or encoder changed since their vector was written; returns
+    how many. The encoder is the one serving for the shop (see `serving_encoder`); vectors its training run already
+    computed for an unchanged text are reused rather than computed again."""
     encoder = serving_encoder(shop=shop)
     hashes = [text_hash(text) for text in texts]
-    stored = dict(
-        (pk, (stored_hash, stored_encoder))
-        for pk, stored_hash, stored_encoder in ItemEmbedding.objects.filter(item__shop=shop).values_list(
+    stored = {
+        pk: (stored_hash, stored_encoder)
+        for pk, stored_hash, stored_encoder in ItemEmbedding.objects.filter(item__shop=shop, item_id__in=item_pks).values_list(
             "item_id", "text_hash", "encoder"
         )
-    )
-    stale = [index for index, pk in enumerate(item_pks.tolist()) if stored.get(pk) != (hashes[index], encoder.key)]
-    if stale:
-        computed = encoder.vectors_computed()
-        fresh = {index: computed[key] for index in stale if (key := (int(item_pks[index]), hashes[index])) in computed}
-        missing = [index for index in stale if index not in fresh]
-        logger.info("Shop %s: embedding %d of %d items with %s on %s", shop.slug, len(missing), len(item_pks), encoder.key, device)
-        if missing:
-            vectors = encoder.embed([texts[index] for index in missing], device, progress or (lambda fraction, message: None))
-            fresh.update(zip(missing, vectors))
-        for start in range(0, len(stale), WRITE_BATCH):
-            ItemEmbedding.objects.bulk_create(
-                [
-                    ItemEmbedding(item_id=int(item_pks[index]), encoder=encoder.key, text_hash=hashes[index], vector=fresh[index])
-                    for index in stale[start : start + WRITE_BATCH]
-                ],
-                update_conflicts=True,
-                unique_fields=["item"],
-                update_fields=["encoder", "text_hash", "vector", "updated_at"],
-            )
-        items_changed.send(sender=ItemEmbedding, shop=shop)  # the homepage keeps the vectors per process
+    }
+    stale = [index for index, pk in enumerate(item_pks) if stored.get(pk) != (hashes[index], encoder.key)]
+    if not stale:
+        return 0
+    computed = encoder.vectors_computed()
+    fresh = {index: computed[key] for index in stale if (key := (item_pks[index], hashes[index])) in computed}
+    missing = [index for index in stale if index not in fresh]
+    logger.info("Shop %s: embedding %d of %d items with %s on %s", shop.slug, len(missing), len(item_pks), encoder.key, device)
+    if missing:
+        vectors = encoder.embed([texts[index] for index in missing], device, progress or (lambda fraction, message: None))
+        fresh.update(zip(missing, vectors))
+    for start in range(0, len(stale), WRITE_BATCH):
+        ItemEmbedding.objects.bulk_create(
+            [
+                ItemEmbedding(item_id=item_pks[index], encoder=encoder.key, text_hash=hashes[index], vector=fresh[index])
+                for index in stale[start : start + WRITE_BATCH]
+            ],
+            update_conflicts=True,
+            unique_fields=["item"],
+            update_fields=["encoder", "text_hash", "vector", "updated_at"],
+        )
+    items_changed.send(sender=ItemEmbedding, shop=shop)  # the homepage keeps the vectors per process
+    return len(stale)
+
+
+def item_embeddings_refresh(*, shop: Shop, item_pks: np.ndarray, texts: list[str], device: str, progress=None) -> np.ndarray:
+    """Embed the items whose text or encoder changed, store them, and return every item's vector in order."""
+    _stale_embed(shop=shop, item_pks=item_pks.tolist(), texts=texts, device=device, progress=progress)
     vectors = dict(ItemEmbedding.objects.filter(item__shop=shop).values_list("item_id", "vector"))
     return np.stack([np.asarray(vectors[pk], dtype=np.float32) for pk in item_pks.tolist()])
+
+
+def item_embeddings_write_through(*, shop: Shop, item_pks: list[int], device: str = "cpu") -> int:
+    """Embed items just written whose text changed (an upsert's), in batches of `VITRINE_EMBED_BATCH`, each stored
+    and announced as it is done, so a new item has similar items without waiting for a training run; returns how
+    many were embedded. Items deleted since are skipped."""
+    from recommender.ml.nets.text_encoder import item_text
+
+    embedded = 0
+    for start in range(0, len(item_pks), settings.VITRINE_EMBED_BATCH):
+        rows = Item.objects.filter(shop=shop, pk__in=item_pks[start : start + settings.VITRINE_EMBED_BATCH]).order_by("pk")
+        fields = rows.values_list("pk", "title", "brand", "category_path", "description")
+        pks, texts = [], []
+        for pk, title, brand, path, description in fields:
+            pks.append(pk)
+            texts.append(item_text(title, brand, path, description))
+        embedded += _stale_embed(shop=shop, item_pks=pks, texts=texts, device=device, progress=None)
+    return embedded

@@ -8,18 +8,16 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import numpy as np
-import redis.exceptions
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
 from catalog.models import Shop
 
 from ..models import Family, ModelVersion
 from ..selectors import FAMILY_ORDER, active_version, shop_arrays_load
-from ..dispatch import versions_train_queue
+from ..dispatch import BROKER_ERRORS, versions_train_queue
 from ..signals import version_promoted
 from .embeddings import VECTORS_FOLDER, item_embeddings_refresh, serving_encoder, text_hash, text_model_path
 from .registry import promotion_held_back, version_promote
@@ -50,8 +48,6 @@ HEARTBEAT_EVERY_S = 10.0
 IN_FLIGHT_CONSTRAINT = "one_run_in_flight_per_family"
 NUMBER_CONSTRAINT = "one_number_per_version_of_a_family"
 NUMBERING_ATTEMPTS = 5
-# What publishing a task raises while the broker is down or unreachable.
-BROKER_ERRORS = (OperationalError, ConnectionError, TimeoutError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 QUEUE_UNREACHABLE = "The task queue is unreachable; nothing was queued. Try again when it is back."
 
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from catalog.models import EventType, Item
 from homepage.services import homepage_compose
-from homepage.snapshot import catalog_snapshot_expire
+from homepage.snapshot import catalog_snapshot_recheck
 from merchandising.models import Campaign, RailKind
 from merchandising.services import adjustment_create, block_create, campaign_create, pin_create, rail_create
 from tests.factories import ShopperFactory
@@ -105,7 +105,7 @@ def test_a_campaign_rail_holds_the_items_its_boosts_match_as_the_boosts_match_th
     campaign = campaign_create(shop=served, name="Big bottles", starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1))
     big = list(Item.objects.filter(shop=served).order_by("pk")[:2])
     Item.objects.filter(pk__in=[item.pk for item in big]).update(attributes={"volume_ml": 250})  # a number
-    catalog_snapshot_expire(shop=served)  # written past the catalog services
+    catalog_snapshot_recheck(shop=served)  # written past the catalog services
     adjustment_create(
         shop=served, target="attribute", attribute_key="volume_ml", attribute_value="250", multiplier=2.0, campaign=campaign
     )

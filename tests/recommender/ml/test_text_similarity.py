@@ -1,7 +1,5 @@
 import numpy as np
-import pytest
 
-from recommender.ml import nets
 from recommender.ml.nets.text_similarity import TextSimilarityModel
 from recommender.ml.registry import load_arrays, save_arrays
 
@@ -11,61 +9,37 @@ def unit_embeddings(count: int, dim: int = 16, seed: int = 0) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-@pytest.fixture
-def scanned():
-    """The model without a neighbour table: every similar-items call scans the catalog."""
-    return TextSimilarityModel(unit_embeddings(1500))
+def test_a_profile_from_vectors_is_the_profile_from_the_same_items_indices():
+    model = TextSimilarityModel(unit_embeddings(50), recent=3, decay=0.5)
+    history = np.asarray([4, 9, 17, 23])
+
+    np.testing.assert_allclose(model.profile_of(model.embeddings[history]), model.profile(history), rtol=1e-6)
+    # Only the latest three count, the newest twice as much as the one before.
+    expected = (model.embeddings[23] + 0.5 * model.embeddings[17] + 0.25 * model.embeddings[9]) / 1.75
+    np.testing.assert_allclose(model.profile(history), expected, rtol=1e-6)
 
 
-@pytest.mark.parametrize("item", [0, 700, 1499])
-@pytest.mark.parametrize("k", [1, 10, 100])
-def test_the_neighbour_table_gives_what_a_scan_of_the_catalog_gives(scanned, monkeypatch, item, k):
-    # Chunks smaller than the catalog, the last one partial: every chunk's own items are left out of its rows.
-    monkeypatch.setattr(nets.text_similarity, "NEIGHBOUR_CHUNK", 256)
-    tabled = TextSimilarityModel(scanned.embeddings).neighbours_build()
+def test_the_latest_item_s_nearest_others_score_highest():
+    model = TextSimilarityModel(unit_embeddings(200), recent=1)
 
-    ids, scores = tabled.similar_items(item, k)
-    expected_ids, expected_scores = scanned.similar_items(item, k)
+    scores = model.score_users(np.zeros(1, np.int64), [np.asarray([5, 42])])[0]
 
-    assert ids.tolist() == expected_ids.tolist()
-    np.testing.assert_allclose(scores, expected_scores, rtol=1e-5)
-    assert item not in ids.tolist()
-    assert (np.diff(scores) <= 0).all()
+    assert int(np.argmax(scores)) == 42
+    assert np.argsort(-scores)[1:6].tolist() == np.argsort(-(model.embeddings @ model.embeddings[42]))[1:6].tolist()
 
 
-def test_asking_beyond_the_table_scans_the_catalog(scanned):
-    tabled = TextSimilarityModel(scanned.embeddings).neighbours_build(k=5)
+def test_no_history_scores_every_item_zero():
+    model = TextSimilarityModel(unit_embeddings(10))
 
-    ids, _ = tabled.similar_items(3, 20)
-
-    assert ids.tolist() == scanned.similar_items(3, 20)[0].tolist()
+    assert not model.score_users(np.zeros(1, np.int64), [np.zeros(0, np.int64)]).any()
 
 
-def test_the_table_is_saved_with_the_model_and_mapped_back(scanned, tmp_path):
-    tabled = TextSimilarityModel(scanned.embeddings).neighbours_build(k=20)
-    config, arrays = tabled.to_state()
-    save_arrays(tmp_path / "text", config, arrays)
+def test_the_model_is_saved_and_read_back(tmp_path):
+    model = TextSimilarityModel(unit_embeddings(30), recent=4, decay=0.6)
+    config, arrays = model.to_state()
+    save_arrays(tmp_path / "model", config, arrays)
 
-    config, arrays = load_arrays(tmp_path / "text", mapped=True)
-    loaded = TextSimilarityModel.from_state(config, arrays)
+    loaded = TextSimilarityModel.from_state(*load_arrays(tmp_path / "model"))
 
-    assert loaded.neighbours.shape == (1500, 20)
-    assert loaded.similar_items(42, 20)[0].tolist() == scanned.similar_items(42, 20)[0].tolist()
-
-
-def test_an_artifact_without_a_table_still_serves_similar_items(scanned, tmp_path):
-    config, arrays = scanned.to_state()
-    save_arrays(tmp_path / "text", config, arrays)
-
-    loaded = TextSimilarityModel.from_state(*load_arrays(tmp_path / "text", mapped=True))
-
-    assert loaded.neighbours is None
-    assert loaded.similar_items(42, 10)[0].tolist() == scanned.similar_items(42, 10)[0].tolist()
-
-
-def test_a_one_item_catalog_has_no_neighbours():
-    model = TextSimilarityModel(unit_embeddings(1)).neighbours_build()
-
-    ids, scores = model.similar_items(0, 10)
-
-    assert ids.tolist() == [] and scores.tolist() == []
+    assert (loaded.recent, loaded.decay) == (4, 0.6)
+    np.testing.assert_array_equal(loaded.embeddings, model.embeddings)

@@ -1,0 +1,210 @@
+"""Catalog writes on a serving shop: what the next page costs after an item upsert, and how soon a new item has
+similar items, on the trained demo shop with the processes `make run` starts (gunicorn and a Celery worker).
+
+1. One new item at a time, `--items` times (20 by default), each a twin of a demo item (its title with " (new
+   edition)", its category and brand): POST /api/v1/items with the one item, then GET the homepage's
+   "New arrivals" for an unknown shopper, timed. The new item must be that rail's first item: the worker that
+   answers read the change (a few rows) before composing. Then the twin's similar items
+   (GET /api/v1/items/<twin>/similar) are polled every 0.2 s until the new item is among them: the worker on the
+   score queue embedded it and the web workers read its vector. Freshness is the time from the POST to that.
+2. The baseline, in the same run: `--bulk` existing items (1,300 by default, more than a tenth of the demo's
+   12k, past which a snapshot reads the whole catalog again) get a new price in one request, then the same
+   page is timed; `--bulk-trials` times. Their texts do not change, so nothing is embedded for them.
+
+Writes: the new items (ids starting `bench-catalog-`, deleted at the end) and the prices (restored at the end).
+"""
+
+import argparse
+import json
+import subprocess
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+from .common import REPO_DIR, VENV_BIN, BenchResult, _exclusive, dev_data_env, gunicorn_serving, manage, percentile
+from .common.swarm import DEV_DATA_DIR, RUN_MAKE
+
+NAME = "catalog"
+TARGET_PAGE_AFTER_UPSERT_S = 1.0
+TARGET_FRESHNESS_S = 60.0
+POLL_S = 0.2
+FRESHNESS_TIMEOUT_S = 180.0
+WORKER_START_TIMEOUT_S = 120
+NEW_PREFIX = "bench-catalog-"
+
+# Printed as JSON by `manage.py shell`: demo items as the items API takes them, to post back unchanged but the price.
+ITEMS_SAMPLE = """
+import json, random
+from catalog.services import api_key_authenticate
+from catalog.models import Item
+shop = api_key_authenticate(raw_key={key!r}).shop
+items = list(Item.objects.filter(shop=shop, available=True).exclude(external_id__startswith={prefix!r}).order_by("pk"))
+rng = random.Random(0)
+picked = rng.sample(items, min({count}, len(items)))
+def record(item):
+    fields = {{
+        "item_id": item.external_id, "title": item.title, "description": item.description, "category": item.category_path,
+        "brand": item.brand, "price": None if item.price is None else str(item.price), "currency": item.currency,
+        "image_url": item.image_url, "available": item.available, "attributes": item.attributes,
+    }}
+    return {{name: value for name, value in fields.items() if value not in ("", None)}}
+print(json.dumps({{"shop": shop.slug, "items": [record(item) for item in picked]}}))
+"""
+NEW_ITEMS_DELETE = """
+from catalog.models import Item
+from catalog.services import api_key_authenticate
+shop = api_key_authenticate(raw_key={key!r}).shop
+for item in Item.objects.filter(shop=shop, external_id__startswith={prefix!r}):
+    item.delete()
+"""
+
+
+def arguments_parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench catalog")
+    parser.add_argument("--items", type=int, default=20, help="new items posted one at a time (default 20)")
+    parser.add_argument("--bulk", type=int, default=1300, help="existing items repriced at once for the baseline")
+    parser.add_argument("--bulk-trials", type=int, default=5, help="repricings timed (default 5)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    return parser.parse_args(argv)
+
+
+@contextmanager
+def celery_worker(env: dict[str, str], log_path: Path):
+    """A Celery worker on the score queue, as `make run` starts one, until it is ready."""
+    command = [str(VENV_BIN / "celery"), "--app", "config", "worker", "--queues", "score", "--concurrency", "1", "--loglevel", "INFO"]
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, cwd=REPO_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + WORKER_START_TIMEOUT_S
+        while "ready." not in log_path.read_text():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the Celery worker did not start; see {log_path}")
+            time.sleep(0.5)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+class Storefront:
+    def __init__(self, url: str, api_key: str):
+        self.url = url
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Token {api_key}"
+
+    def timed(self, method: str, path: str, **kwargs) -> tuple[float, dict]:
+        started = time.perf_counter()
+        response = self.session.request(method, f"{self.url}{path}", timeout=60, **kwargs)
+        elapsed = time.perf_counter() - started
+        response.raise_for_status()
+        return elapsed, response.json()
+
+    def items_post(self, items: list[dict]) -> float:
+        elapsed, body = self.timed("POST", "/api/v1/items", json=items)
+        if body.get("rejected"):
+            raise RuntimeError(f"items rejected: {body['rejected'][:3]}")
+        return elapsed
+
+    def new_arrivals(self) -> tuple[float, list[str]]:
+        elapsed, body = self.timed("GET", f"/api/v1/homepage/bench-catalog-nobody-{uuid.uuid4().hex[:8]}?rails=new-arrivals")
+        rails = body.get("rails") or [{}]
+        return elapsed, [entry["item_id"] for entry in rails[0].get("items", [])]
+
+    def similar(self, item_id: str) -> list[str]:
+        _, body = self.timed("GET", f"/api/v1/items/{item_id}/similar?k=10")
+        return [entry["item_id"] for entry in body.get("items", [])]
+
+
+def _twin(item: dict, number: int, run_id: str) -> dict:
+    return {
+        "item_id": f"{NEW_PREFIX}{run_id}-{number}", "title": f"{item['title']} (new edition)",
+        **{field: item[field] for field in ("category", "brand", "description") if field in item},
+    }
+
+
+def _new_items_timed(front: Storefront, twins_of: list[dict], run_id: str) -> tuple[list[float], list[float], list[float]]:
+    """Per new item: the POST's seconds, the next page's, and the seconds until it is among its twin's similar items."""
+    posts, pages, fresh = [], [], []
+    for number, original in enumerate(twins_of):
+        twin = _twin(original, number, run_id)
+        posted_at = time.perf_counter()
+        posts.append(front.items_post([twin]))
+        elapsed, arrivals = front.new_arrivals()
+        if not arrivals or arrivals[0] != twin["item_id"]:
+            raise RuntimeError(f"the page after the upsert does not lead with {twin['item_id']}: {arrivals[:3]}")
+        pages.append(elapsed)
+        while twin["item_id"] not in front.similar(original["item_id"]):
+            if time.perf_counter() - posted_at > FRESHNESS_TIMEOUT_S:
+                raise RuntimeError(f"{twin['item_id']} was not among its twin's similar items after {FRESHNESS_TIMEOUT_S:.0f} s")
+            time.sleep(POLL_S)
+        fresh.append(time.perf_counter() - posted_at)
+        print(f"  new item {number + 1}/{len(twins_of)}: page {elapsed * 1000:.0f} ms, similar items after {fresh[-1]:.1f} s")
+    return posts, pages, fresh
+
+
+def _bulk_timed(front: Storefront, items: list[dict], trials: int) -> tuple[list[float], list[float]]:
+    """Per trial: the seconds of the POSTs repricing every item, and of the next page."""
+    posts, pages = [], []
+    for trial in range(trials):
+        cents = 1 if trial % 2 == 0 else 0
+        repriced = [{**item, "price": f"{float(item.get('price') or 0) + cents / 100:.2f}"} for item in items]
+        posts.append(sum(front.items_post(repriced[start : start + 1000]) for start in range(0, len(repriced), 1000)))
+        elapsed, _ = front.new_arrivals()
+        pages.append(elapsed)
+        print(f"  repricing {trial + 1}/{trials}: page {elapsed * 1000:.0f} ms")
+    return posts, pages
+
+
+def _ms(values: list[float], q: float) -> float:
+    return round(percentile(values, q) * 1000, 1)
+
+
+def run(argv: list[str]) -> BenchResult:
+    options = arguments_parse(argv)
+    key_path = DEV_DATA_DIR / "demo_api_key"
+    if not key_path.exists():
+        return BenchResult(NAME, skipped=f"no demo API key at {key_path}; {RUN_MAKE}.")
+    api_key = key_path.read_text().strip()
+    run_id = uuid.uuid4().hex[:6]
+    with _exclusive(DEV_DATA_DIR / ".bench-homepage.lock"), dev_data_env(DEV_DATA_DIR) as env, \
+            tempfile.TemporaryDirectory(prefix="bench-catalog-") as workdir:
+        sample = json.loads(manage("shell", "-c", ITEMS_SAMPLE.format(key=api_key, prefix=NEW_PREFIX, count=options.bulk), env=env))
+        items = sample["items"]
+        front = None
+        try:
+            with gunicorn_serving(env=env, log_path=Path(workdir) / "gunicorn.log", workers=options.workers) as (_, url), \
+                    celery_worker(env, Path(workdir) / "worker.log"):
+                front = Storefront(url, api_key)
+                for _ in range(4 * options.workers):
+                    front.new_arrivals()  # every worker has its snapshot before the clock starts
+                posts, pages, fresh = _new_items_timed(front, items[: options.items], run_id)
+                bulk_posts, bulk_pages = _bulk_timed(front, items, options.bulk_trials)
+                front.items_post(items)  # the prices as they were
+        finally:
+            manage("shell", "-c", NEW_ITEMS_DELETE.format(key=api_key, prefix=NEW_PREFIX), env=env)
+    rows = [
+        {"case": f"page after 1 new item (x{len(pages)})", "p50 ms": _ms(pages, 50), "max ms": _ms(pages, 100),
+         "upsert POST p50 ms": _ms(posts, 50)},
+        {"case": f"baseline: page after {len(items):,} repriced (x{len(bulk_pages)})", "p50 ms": _ms(bulk_pages, 50),
+         "max ms": _ms(bulk_pages, 100), "upsert POST p50 ms": _ms(bulk_posts, 50)},
+        {"case": f"new item among its twin's similar items (x{len(fresh)})", "p50 ms": _ms(fresh, 50), "max ms": _ms(fresh, 100)},
+    ]
+    return BenchResult(
+        NAME, rows=rows,
+        metrics={
+            "page_after_upsert_p50_ms": _ms(pages, 50), "page_after_upsert_max_ms": _ms(pages, 100),
+            "page_after_bulk_p50_ms": _ms(bulk_pages, 50), "freshness_p50_s": round(percentile(fresh, 50), 2),
+            "freshness_max_s": round(max(fresh), 2),
+        },
+        notes=[
+            f"Shop '{sample['shop']}' (the demo), gunicorn with {options.workers} sync workers and one Celery worker on the "
+            "score queue, on the dev data dir.",
+            f"Targets: the page after a single upsert within {TARGET_PAGE_AFTER_UPSERT_S:.0f} s with no whole-catalog read "
+            f"(it leads with the new item); a new item among similar items within {TARGET_FRESHNESS_S:.0f} s.",
+            "The baseline's page reads the whole catalog again (more changed rows than a tenth of it).",
+        ],
+    )
