@@ -179,7 +179,8 @@ def test_a_write_behind_the_services_back_is_read_within_the_check_interval(serv
     assert catalog_snapshot(shop=served).items[lipstick.pk].title == "Red matte lipstick"
     monkeypatch.setattr(snapshot_module, "CHECK_SECONDS", 0)
 
-    assert catalog_snapshot(shop=served).items[lipstick.pk].title == "Renamed by a script"
+    assert catalog_snapshot(shop=served) is snapshot  # the change read, not the catalog
+    assert snapshot.items[lipstick.pk].title == "Renamed by a script"
 
 
 def test_many_changes_at_once_read_the_catalog_again(served, storefront_a, monkeypatch):
