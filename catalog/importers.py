@@ -111,7 +111,7 @@ def dataset_import(
 
     items = [_item_record(row) for row in item_rows]
     for done, chunk in enumerate(_chunks(items, BATCH_SIZE), start=1):
-        batch = item_batch_upsert(shop=shop, items=chunk)
+        batch = item_batch_upsert(shop=shop, items=chunk, bulk_load=True)
         result.items_created += batch.created
         result.items_updated += batch.updated
         result.rejected += len(batch.rejected)

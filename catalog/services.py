@@ -96,8 +96,12 @@ def _content_hash(cleaned: dict) -> str:
     return hashlib.sha1(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def item_batch_upsert(*, shop: Shop, items: list) -> BatchResult:
-    """Create or update items by their storefront id; items whose content is unchanged are not rewritten."""
+def item_batch_upsert(*, shop: Shop, items: list, bulk_load: bool = False) -> BatchResult:
+    """Create or update items by their storefront id; items whose content is unchanged are not rewritten.
+
+    A `bulk_load` (a dataset import, trained on next) announces the write without the items' pks, so nothing
+    is done item by item for them (their embedding: the training embeds the whole catalog).
+    """
     result = BatchResult()
     latest: dict[str, dict] = {}
     for index, record in enumerate(items):
@@ -123,7 +127,7 @@ def item_batch_upsert(*, shop: Shop, items: list) -> BatchResult:
             unique_fields=["shop", "external_id"],
             update_fields=[*ITEM_CONTENT_FIELDS, "content_hash", "updated_at"],
         )
-        signals.items_changed.send(sender=Item, shop=shop, item_pks=[item.pk for item in written])
+        signals.items_changed.send(sender=Item, shop=shop, item_pks=[] if bulk_load else [item.pk for item in written])
     return result
 
 

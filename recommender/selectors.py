@@ -1,5 +1,7 @@
 import logging
+from array import array
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from django.db import connection
@@ -39,7 +41,7 @@ def shop_arrays_load(*, shop: Shop) -> ShopArrays:
     # another shop: SQL nulls the time of every event outside the window, and such events are left out here.
     in_window = When(occurred_at__range=event_window(), then=F("occurred_at"))
     plausible_at = Case(in_window, default=None, output_field=DateTimeField())
-    read = list(
+    events = (
         Event.objects.filter(
             shop=shop, shopper__shop=shop, item__isnull=False, type__in=interesting, shopper__personalization_opt_out=False
         )
@@ -47,23 +49,24 @@ def shop_arrays_load(*, shop: Shop) -> ShopArrays:
         .annotate(plausible_at=plausible_at)
         .values_list("shopper_id", "item_id", "type", "plausible_at")
     )
-    rows = [row for row in read if row[3] is not None and row[1] in item_index]
-    if len(rows) < len(read):
-        out_of_window = sum(1 for row in read if row[3] is None)
+    columns = _event_columns(events, item_index, EVENT_TYPE_CODES)
+    if columns.out_of_window or columns.other_shop:
         logger.warning(
             "Shop %s: %d of %d events left out of training: %d outside %s, %d naming another shop's item"
             " (manage.py repair_data --shop %s repairs them)",
-            shop.slug, len(read) - len(rows), len(read), out_of_window, event_window_text(),
-            len(read) - len(rows) - out_of_window, shop.slug,
+            shop.slug, columns.out_of_window + columns.other_shop, columns.read, columns.out_of_window,
+            event_window_text(), columns.other_shop, shop.slug,
         )
-    shopper_pks = np.asarray(sorted({row[0] for row in rows}), dtype=np.int64)
-    shopper_index = {pk: index for index, pk in enumerate(shopper_pks.tolist())}
+    shopper_pks = np.unique(columns.shopper_pks)
+    code_weights = np.zeros(max(EVENT_TYPE_CODES.values()) + 1, dtype=np.float32)
+    for event_type, code in EVENT_TYPE_CODES.items():
+        code_weights[code] = weights[event_type]
     interactions = Interactions(
-        user_ids=np.asarray([shopper_index[row[0]] for row in rows], dtype=np.int64),
-        item_ids=np.asarray([item_index[row[1]] for row in rows], dtype=np.int64),
-        weights=np.asarray([weights[row[2]] for row in rows], dtype=np.float32),
-        timestamps=np.asarray([row[3].timestamp() for row in rows], dtype=np.float64),
-        event_types=np.asarray([EVENT_TYPE_CODES[row[2]] for row in rows], dtype=np.int64),
+        user_ids=np.searchsorted(shopper_pks, columns.shopper_pks).astype(np.int64),
+        item_ids=columns.item_indices,
+        weights=code_weights[columns.type_codes],
+        timestamps=columns.timestamps,
+        event_types=columns.type_codes,
         n_users=len(shopper_pks),
         n_items=len(item_pks),
     )
@@ -76,8 +79,54 @@ def shop_arrays_load(*, shop: Shop) -> ShopArrays:
         data=data,
         item_pks=item_pks,
         shopper_pks=shopper_pks,
-        first_event_at=rows[0][3].isoformat() if rows else None,
-        last_event_at=rows[-1][3].isoformat() if rows else None,
+        first_event_at=columns.first_at.isoformat() if columns.first_at else None,
+        last_event_at=columns.last_at.isoformat() if columns.last_at else None,
+    )
+
+
+# Events read per round trip of the server-side cursor: the shop's events are never all in Python at once.
+EVENT_CHUNK = 50_000
+
+
+@dataclass
+class EventColumns:
+    """A shop's training events as arrays, in time order, and how many were left out and why."""
+
+    shopper_pks: np.ndarray
+    item_indices: np.ndarray
+    type_codes: np.ndarray
+    timestamps: np.ndarray
+    read: int
+    out_of_window: int
+    other_shop: int
+    first_at: datetime | None
+    last_at: datetime | None
+
+
+def _event_columns(events, item_index: dict[int, int], type_codes: dict[str, int]) -> EventColumns:
+    """Stream `events` (shopper pk, item pk, type, time or None) into compact columns: about 25 bytes an event,
+    where the rows as Python tuples took about ten times as much."""
+    shoppers, items, types, times = array("q"), array("q"), array("q"), array("d")
+    read = out_of_window = other_shop = 0
+    first_at = last_at = None
+    for shopper_pk, item_pk, kind, at in events.iterator(chunk_size=EVENT_CHUNK):
+        read += 1
+        index = item_index.get(item_pk)
+        if at is None:
+            out_of_window += 1
+        elif index is None:
+            other_shop += 1
+        else:
+            shoppers.append(shopper_pk)
+            items.append(index)
+            types.append(type_codes[kind])
+            times.append(at.timestamp())
+            first_at = first_at or at
+            last_at = at
+    return EventColumns(
+        shopper_pks=np.frombuffer(shoppers, dtype=np.int64), item_indices=np.frombuffer(items, dtype=np.int64),
+        type_codes=np.frombuffer(types, dtype=np.int64), timestamps=np.frombuffer(times, dtype=np.float64),
+        read=read, out_of_window=out_of_window, other_shop=other_shop, first_at=first_at, last_at=last_at,
     )
 
 

@@ -6,6 +6,8 @@ from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
 from catalog.models import Event, EventType, Item
+from catalog.services import item_batch_upsert
+from catalog.signals import items_changed
 from config.celery import app
 from config.queues import Queue
 from homepage.services import similar_items
@@ -79,3 +81,20 @@ def test_a_new_item_embedded_after_training_is_among_the_text_family_s_candidate
 
     assert text[0] == new.pk  # the closest text to what they viewed, though the model never saw it
     assert lipstick.pk not in text
+
+
+@pytest.mark.django_db
+def test_only_a_storefront_s_upsert_names_its_items_for_embedding_not_a_bulk_load(shop_a):
+    announced = []
+
+    def announce(sender, *, item_pks=(), **kwargs):
+        announced.append(list(item_pks))
+
+    items_changed.connect(announce)
+    try:
+        item_batch_upsert(shop=shop_a, items=[{"item_id": "imported", "title": "Imported"}], bulk_load=True)
+        item_batch_upsert(shop=shop_a, items=[{"item_id": "posted", "title": "Posted"}])
+    finally:
+        items_changed.disconnect(announce)
+
+    assert announced == [[], [Item.objects.get(external_id="posted").pk]]
