@@ -24,6 +24,12 @@ def beat_schedule() -> dict:
             "schedule": crontab(minute=20),
             "options": {"expires": 3000},
         },
+        # A large shop's approximate vector index is built again once its vectors changed (recommender.services.vector_index).
+        "refresh-vector-indexes": {
+            "task": "recommender.tasks.vector_indexes_refresh_task",
+            "schedule": crontab(minute="*/15"),
+            "options": {"expires": 840},
+        },
         # Pages served wait in Redis until this moves them into the rollups (homepage.rollups).
         "flush-pages-served": {
             "task": "homepage.tasks.rollup_pages_flush_task",

@@ -185,6 +185,7 @@ CELERY_TASK_ROUTES = {
     "recommender.tasks.train_model_version_task": {"queue": Queue.TRAIN},
     "homepage.tasks.homepages_precompute_task": {"queue": Queue.SCORE},
     "recommender.tasks.item_embeddings_write_through_task": {"queue": Queue.SCORE},
+    "recommender.tasks.vector_indexes_refresh_task": {"queue": Queue.SCORE},
 }
 CELERY_BEAT_SCHEDULE = beat_schedule()
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
@@ -300,6 +301,8 @@ VITRINE_SEQUENCE_LENGTH = env_int("VITRINE_SEQUENCE_LENGTH", 50)
 # Items upserted with a new text are embedded by a worker on the score queue, this many per encoder pass and write.
 VITRINE_EMBED_ON_WRITE = env_bool("VITRINE_EMBED_ON_WRITE", True)
 VITRINE_EMBED_BATCH = env_int("VITRINE_EMBED_BATCH", 256)
+# From this many item vectors a shop's similar items are searched in an approximate index a worker builds.
+VITRINE_ANN_MIN_ITEMS = env_int("VITRINE_ANN_MIN_ITEMS", 50_000)
 # The worker composes the pages of the most recently active shoppers every 10 minutes: how far back, how many.
 VITRINE_PRECOMPUTE_DAYS = env_int("VITRINE_PRECOMPUTE_DAYS", 30)
 VITRINE_PRECOMPUTE_SHOPPERS = env_int("VITRINE_PRECOMPUTE_SHOPPERS", 5000)

@@ -17,11 +17,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 
 import numpy as np
+from django.conf import settings
 
 from catalog.models import Item, Shop
 from catalog.selectors import change_watermark, item_changes
 from recommender.ml.topk import ranked_pairs, top_indices
 from recommender.selectors import item_vectors_read
+from recommender.services.vector_index import VectorIndex, unit_rows, vector_index_open
 
 from .cache import catalog_token, shop_identity
 
@@ -66,26 +68,27 @@ class NewestFirst:
         self.pks.insert(at, item.pk)
 
 
-def _unit_rows(matrix: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
-
-
 class CatalogSnapshot:
     """The shop's items by pk, its available items newest first, and its items' unit vectors, one row each."""
 
-    def __init__(self, *, token: str, watermark: int, items: dict[int, Item], vectors: np.ndarray, vector_pks: list[int]):
+    def __init__(
+        self, *, token: str, watermark: int, items: dict[int, Item], vectors: np.ndarray, vector_pks: list[int],
+        index: VectorIndex | None = None, indexed_since: list[int] = (),
+    ):
         self.token = token
         self.watermark = watermark  # changes are read from this transaction id on
         self.checked_at = self.loaded_at = time.monotonic()
         self.items = items
         self.available_pks = {pk for pk, item in items.items() if item.available}
         self.newest = NewestFirst(items[pk] for pk in self.available_pks)
-        self._matrix = _unit_rows(vectors)
+        self._matrix = unit_rows(vectors)
         self._pks = np.asarray(vector_pks, dtype=np.int64)
         self._count = len(vector_pks)
         self._dropped: list[int] = []  # rows of deleted items, left out of every search
         self.vector_rows = {pk: row for row, pk in enumerate(vector_pks)}
+        # A large shop's vectors are searched in its index, and those written since it was built by a scan.
+        self._index = index
+        self._unindexed: set[int] = set(indexed_since)
         self.ranked_newest: dict[tuple[int, str], Ranked] = {}
         self._matching: dict[Hashable, tuple[Callable[[Item], bool], NewestFirst]] = {}
 
@@ -102,13 +105,29 @@ class CatalogSnapshot:
         return None if row is None else self._matrix[row]
 
     def nearest(self, vector: np.ndarray, *, k: int, leave_out: int | None = None) -> Ranked:
-        """The k embedded items closest to a unit `vector` by cosine similarity, best first."""
+        """The k embedded items closest to a unit `vector` by cosine similarity, best first: exact below
+        `VITRINE_ANN_MIN_ITEMS` vectors, from the shop's index (and a scan of what it lacks) above."""
         if not self.vector_rows or vector.shape[0] != self._matrix.shape[1]:
             return []
+        if self._index is not None:
+            return self._nearest_indexed(vector, k=k, leave_out=leave_out)
         scores = self.vectors @ vector
         row = self.vector_rows.get(leave_out) if leave_out is not None else None
         top = top_indices(scores, k, exclude=self._dropped if row is None else [*self._dropped, row])
         return ranked_pairs(self.vector_pks, top, scores[top])
+
+    def _nearest_indexed(self, vector: np.ndarray, *, k: int, leave_out: int | None) -> Ranked:
+        # The index's copies of vectors written since, and of deleted items, are passed over: ask for enough more.
+        found = self._index.index.search(vector, k + len(self._unindexed) + len(self._dropped) + 1)
+        ranked = [
+            (pk, 1.0 - distance)  # usearch's inner-product distance is 1 - similarity
+            for pk, distance in zip(found.keys.tolist(), found.distances.tolist())
+            if pk in self.vector_rows and pk not in self._unindexed and pk != leave_out
+        ]
+        rows = [self.vector_rows[pk] for pk in self._unindexed if pk in self.vector_rows and pk != leave_out]
+        if rows:
+            ranked += zip(self._pks[rows].tolist(), (self._matrix[rows] @ vector).tolist())
+        return sorted(ranked, key=lambda pair: -pair[1])[:k]
 
     def newest_items(self, *, k: int, category: str = "") -> Ranked:
         """Available items (in `category` and its subcategories), newest first, scored by recency rank.
@@ -143,7 +162,9 @@ class CatalogSnapshot:
             self._item_put(item)
         for pk in removed:
             self._vector_drop(pk)
-        self._vectors_put(_unit_rows(vectors), vector_pks)
+        self._vectors_put(unit_rows(vectors), vector_pks)
+        if self._index is not None:
+            self._unindexed.update(vector_pks)
         self.ranked_newest.clear()
         return True
 
@@ -204,7 +225,12 @@ def _snapshot_load(shop: Shop, token: str) -> CatalogSnapshot:
     watermark = change_watermark()
     items = {item.pk: item for item in Item.objects.filter(shop=shop).only(*ITEM_FIELDS)}
     vectors, vector_pks = item_vectors_read(shop=shop)
-    return CatalogSnapshot(token=token, watermark=watermark, items=items, vectors=vectors, vector_pks=vector_pks)
+    index = vector_index_open(shop=shop) if len(vector_pks) >= settings.VITRINE_ANN_MIN_ITEMS else None
+    indexed_since = item_vectors_read(shop=shop, since=index.watermark)[1] if index else []
+    return CatalogSnapshot(
+        token=token, watermark=watermark, items=items, vectors=vectors, vector_pks=vector_pks, index=index,
+        indexed_since=indexed_since,
+    )
 
 
 def _changes_read(snapshot: CatalogSnapshot, shop: Shop, token: str) -> bool:

@@ -13,6 +13,7 @@ from catalog.models import Shop
 logger = logging.getLogger(__name__)
 TRAIN_VERSION_TASK = "recommender.tasks.train_model_version_task"
 EMBED_TASK = "recommender.tasks.item_embeddings_write_through_task"
+VECTOR_INDEXES_TASK = "recommender.tasks.vector_indexes_refresh_task"
 # What publishing a task raises while the broker is down or unreachable.
 BROKER_ERRORS = (OperationalError, ConnectionError, TimeoutError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
@@ -29,3 +30,12 @@ def item_embeddings_queue(*, shop: Shop, item_pks: Sequence[int]) -> None:
         current_app.send_task(EMBED_TASK, args=(shop.pk, list(item_pks)))
     except BROKER_ERRORS:
         logger.warning("Shop %s: the task queue is unreachable; %d items are embedded at the next training", shop.slug, len(item_pks))
+
+
+def vector_indexes_queue() -> None:
+    """Queue a build of the indexes whose vectors changed (a whole catalog embedded again); while the broker is down
+    the schedule builds them within 15 minutes, and pages search the vectors exactly meanwhile."""
+    try:
+        current_app.send_task(VECTOR_INDEXES_TASK)
+    except BROKER_ERRORS:
+        logger.warning("The task queue is unreachable; vector indexes are built on the schedule")

@@ -42,3 +42,8 @@ def item_embeddings_write_through_task(shop_id: int, item_pks: list[int]) -> Non
     shop = Shop.objects.filter(pk=shop_id).first()
     if shop is not None:
         services.item_embeddings_write_through(shop=shop, item_pks=item_pks)
+
+
+@shared_task
+def vector_indexes_refresh_task() -> None:
+    services.vector_indexes_refresh()

@@ -10,6 +10,7 @@ from .training import (
     training_versions_abandon,
     training_versions_create,
 )
+from .vector_index import vector_indexes_refresh
 
 __all__ = [
     "TrainingError",
@@ -22,6 +23,8 @@ __all__ = [
     "training_runs_reap_stale",
     "training_versions_abandon",
     "training_versions_create",
+    "version_promote",
+    "vector_indexes_refresh",
     "version_promote",
     "version_rollback",
 ]

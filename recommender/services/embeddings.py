@@ -9,6 +9,7 @@ from django.conf import settings
 from catalog.models import Item, Shop
 from catalog.signals import items_changed
 
+from ..dispatch import vector_indexes_queue
 from ..models import Family, ItemEmbedding, ModelVersion
 from ..selectors import active_version
 
@@ -99,7 +100,9 @@ def _stale_embed(*, shop: Shop, item_pks: list[int], texts: list[str], device: s
 
 def item_embeddings_refresh(*, shop: Shop, item_pks: np.ndarray, texts: list[str], device: str, progress=None) -> np.ndarray:
     """Embed the items whose text or encoder changed, store them, and return every item's vector in order."""
-    _stale_embed(shop=shop, item_pks=item_pks.tolist(), texts=texts, device=device, progress=progress)
+    embedded = _stale_embed(shop=shop, item_pks=item_pks.tolist(), texts=texts, device=device, progress=progress)
+    if embedded and len(item_pks) >= settings.VITRINE_ANN_MIN_ITEMS:
+        vector_indexes_queue()  # its index no longer holds most vectors
     vectors = dict(ItemEmbedding.objects.filter(item__shop=shop).values_list("item_id", "vector"))
     return np.stack([np.asarray(vectors[pk], dtype=np.float32) for pk in item_pks.tolist()])
 
