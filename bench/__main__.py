@@ -18,6 +18,7 @@ BENCHMARKS = {
     "experiments": "bench.experiments",
     "results": "bench.results",
     "catalog": "bench.catalog",
+    "ann": "bench.ann",
 }
 
 

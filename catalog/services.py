@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 from config.tokens import token_bump, token_read
 
 from . import selectors, signals
-from .models import ApiKey, Event, Item, ItemRemoval, Shop, Shopper
+from .models import ApiKey, Event, EventType, Item, ItemRemoval, Shop, Shopper
 from .validation import RecordInvalid, event_clean, identifier_problem, item_clean, record_id, shown
 
 # Longer than any catalog snapshot goes without reading changes (homepage.snapshot.RELOAD_SECONDS).
@@ -225,6 +225,9 @@ def event_batch_ingest(*, shop: Shop, events: list) -> BatchResult:
     # Their next homepage must show these events: their cached layouts are stale from now on.
     opt_outs = {external_id: opt_out for external_id, (_, opt_out) in shoppers.items()}
     signals.shoppers_acted.send(sender=Shopper, shop=shop, opt_outs=opt_outs)
+    queries = sorted({cleaned["query"] for cleaned in new_events if cleaned["type"] == EventType.SEARCH and cleaned["query"]})
+    if queries:
+        signals.shoppers_searched.send(sender=Event, shop=shop, queries=queries)
     return result
 
 

@@ -14,6 +14,8 @@ shopper_erasing = Signal()
 # Sent with `shop` once items of the shop were written (with `item_pks`, those whose content changed), or their
 # vectors (by the recommender, with no pks): every process's snapshot of its catalog is stale.
 items_changed = Signal()
+# Sent with `shop` and `queries` (the distinct search words of a stored batch) once the batch committed.
+shoppers_searched = Signal()
 # Sent with `shop` and `opt_outs` (external id to opt-out flag) after a batch of these shoppers' events was stored.
 shoppers_acted = Signal()
 # Sent with `shop` and `shopper` when what is cached from the shopper's history must go (an opt-out, an

@@ -186,6 +186,7 @@ CELERY_TASK_ROUTES = {
     "homepage.tasks.homepages_precompute_task": {"queue": Queue.SCORE},
     "recommender.tasks.item_embeddings_write_through_task": {"queue": Queue.SCORE},
     "recommender.tasks.vector_indexes_refresh_task": {"queue": Queue.SCORE},
+    "recommender.tasks.query_embeddings_write_task": {"queue": Queue.SCORE},
 }
 CELERY_BEAT_SCHEDULE = beat_schedule()
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")

@@ -208,6 +208,21 @@ def shopper_page_events(*, shopper: Shopper, limit: int, since: datetime) -> lis
     return sql_rows(_PAGE_EVENTS_READ, params)
 
 
+_LATEST_SEARCH_READ = f"""
+    SELECT query, occurred_at FROM {Event._meta.db_table}
+    WHERE shopper_id = %(shopper)s AND type = %(search)s AND item_id IS NULL AND query <> ''
+      AND occurred_at BETWEEN %(earliest)s AND %(latest)s
+    ORDER BY occurred_at DESC, id DESC LIMIT 1
+"""
+
+
+def shopper_latest_search(*, shopper: Shopper) -> tuple[str, datetime] | None:
+    """The words of the shopper's latest search that named no item, and when; None where they never searched."""
+    earliest, latest = event_window()
+    rows = sql_rows(_LATEST_SEARCH_READ, {"shopper": shopper.pk, "search": EventType.SEARCH, "earliest": earliest, "latest": latest})
+    return rows[0] if rows else None
+
+
 def items_all_available(*, shop: Shop, item_pks: list[int]) -> bool:
     """Asked of every page served, cached or not: one array parameter, so the SQL is the same for every page
     (the ORM's `pk__in` builds and parses a placeholder per item, which cost more than the query itself)."""

@@ -21,6 +21,7 @@ from django.conf import settings
 
 from catalog.models import Item, Shop
 from catalog.selectors import change_watermark, item_changes
+from recommender.ml.ann import ann_search
 from recommender.ml.topk import ranked_pairs, top_indices
 from recommender.selectors import item_vectors_read
 from recommender.services.vector_index import VectorIndex, unit_rows, vector_index_open
@@ -118,11 +119,9 @@ class CatalogSnapshot:
 
     def _nearest_indexed(self, vector: np.ndarray, *, k: int, leave_out: int | None) -> Ranked:
         # The index's copies of vectors written since, and of deleted items, are passed over: ask for enough more.
-        found = self._index.index.search(vector, k + len(self._unindexed) + len(self._dropped) + 1)
+        found = ann_search(self._index.index, vector, k + len(self._unindexed) + len(self._dropped) + 1)
         ranked = [
-            (pk, 1.0 - distance)  # usearch's inner-product distance is 1 - similarity
-            for pk, distance in zip(found.keys.tolist(), found.distances.tolist())
-            if pk in self.vector_rows and pk not in self._unindexed and pk != leave_out
+            (pk, score) for pk, score in found if pk in self.vector_rows and pk not in self._unindexed and pk != leave_out
         ]
         rows = [self.vector_rows[pk] for pk in self._unindexed if pk in self.vector_rows and pk != leave_out]
         if rows:

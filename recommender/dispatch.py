@@ -13,6 +13,7 @@ from catalog.models import Shop
 logger = logging.getLogger(__name__)
 TRAIN_VERSION_TASK = "recommender.tasks.train_model_version_task"
 EMBED_TASK = "recommender.tasks.item_embeddings_write_through_task"
+QUERIES_TASK = "recommender.tasks.query_embeddings_write_task"
 VECTOR_INDEXES_TASK = "recommender.tasks.vector_indexes_refresh_task"
 # What publishing a task raises while the broker is down or unreachable.
 BROKER_ERRORS = (OperationalError, ConnectionError, TimeoutError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
@@ -39,3 +40,12 @@ def vector_indexes_queue() -> None:
         current_app.send_task(VECTOR_INDEXES_TASK)
     except BROKER_ERRORS:
         logger.warning("The task queue is unreachable; vector indexes are built on the schedule")
+
+
+def query_embeddings_queue(*, shop: Shop, queries: Sequence[str]) -> None:
+    """Queue the embedding of search words just stored; while the broker is down they count for no page (a search
+    with no embedding is skipped) until the shopper searches again."""
+    try:
+        current_app.send_task(QUERIES_TASK, args=(shop.pk, list(queries)))
+    except BROKER_ERRORS:
+        logger.warning("Shop %s: the task queue is unreachable; %d searches are not embedded", shop.slug, len(queries))

@@ -122,6 +122,20 @@ class ItemEmbedding(models.Model):
         indexes = [models.Index(fields=["change_xid"], name="item_embedding_change")]
 
 
+class QueryEmbedding(models.Model):
+    """The text embedding of a shop's search words, as shoppers typed them once normalised (lower case, single
+    spaces): a search is interest too, before any click."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="query_embeddings")
+    text = models.CharField(max_length=500)
+    encoder = models.CharField(max_length=300)
+    vector = VectorField(dimensions=TEXT_DIMENSIONS)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "text"], name="query_embedding_unique_per_shop")]
+
+
 class ShopperProfile(models.Model):
     """What a shopper is into, from their weighted recent events: top categories, brands and title words."""
 

@@ -10,7 +10,7 @@ from django.db.models import Case, DateTimeField, F, When
 from catalog.bounds import event_window, event_window_text
 from catalog.models import Event, EventType, Item, Shop, Shopper
 
-from .models import Family, ItemEmbedding, ModelVersion
+from .models import Family, ItemEmbedding, ModelVersion, QueryEmbedding
 
 logger = logging.getLogger(__name__)
 
@@ -206,3 +206,9 @@ def item_vectors_read(*, shop: Shop, since: int | None = None) -> tuple[np.ndarr
     # Each value: a 2-byte dimension count, 2 unused bytes, then big-endian float4s.
     matrix = np.frombuffer(b"".join(bytes(blob)[4:] for _, blob in rows), dtype=">f4").astype(np.float32)
     return matrix.reshape(len(rows), -1), [pk for pk, _ in rows]
+
+
+def query_vector_read(*, shop: Shop, text: str) -> np.ndarray | None:
+    """The stored embedding of normalised search words, or None where they are not embedded (yet)."""
+    found = QueryEmbedding.objects.filter(shop=shop, text=text).values_list("vector", flat=True).first()
+    return None if found is None else np.asarray(found, dtype=np.float32)

@@ -47,3 +47,10 @@ def item_embeddings_write_through_task(shop_id: int, item_pks: list[int]) -> Non
 @shared_task
 def vector_indexes_refresh_task() -> None:
     services.vector_indexes_refresh()
+
+
+@shared_task
+def query_embeddings_write_task(shop_id: int, queries: list[str]) -> None:
+    shop = Shop.objects.filter(pk=shop_id).first()
+    if shop is not None:
+        services.query_embeddings_write(shop=shop, queries=queries)

@@ -247,6 +247,10 @@ def _page_item_pks(page: Page) -> list[int]:
     return [entry.item.pk for rail in page.rails for entry in rail.items]
 
 
+# How long a page composed before the shopper's latest search words were embedded (by the score worker) is cached.
+SEARCH_PENDING = timedelta(seconds=2)
+
+
 def _homepage_compose(
     *,
     shop: Shop,
@@ -279,6 +283,8 @@ def _homepage_compose(
         if composed is not None:
             result.rails.append(composed)
     result.valid_until = rules.next_change(now)
+    if context.search_pending:  # the page with the search's rail is a second away: keep this one no longer
+        result.valid_until = min(filter(None, [result.valid_until, now + SEARCH_PENDING]))
     return result
 
 

@@ -20,7 +20,8 @@ from django.conf import settings
 from catalog.models import EventType, Item, Shop, Shopper
 from merchandising.models import Adjustment, Block, Pin
 from recommender.models import Family, ItemEmbedding, ModelVersion, ShopperProfile
-from recommender.selectors import RecentEvents
+from recommender.selectors import RecentEvents, query_vector_read
+from recommender.services.embeddings import query_normalized
 
 from .. import selectors
 from ..rulebook import Rulebook, rulebook, rulebook_substituted
@@ -38,6 +39,12 @@ RECENCY_DECAY = 0.9
 Ranked = list[tuple[int, float]]
 
 
+@dataclass(frozen=True)
+class Search:
+    words: str  # as the shopper typed them
+    vector: np.ndarray  # unit, from the serving encoder
+
+
 @dataclass
 class PageContext:
     shop: Shop
@@ -49,6 +56,8 @@ class PageContext:
     placed: set[int] = field(default_factory=set)
     history: list[tuple[int, str]] = field(default_factory=list)  # (item pk, event type), newest first
     last_event_pk: int | None = None  # the highest event id in the history
+    last_event_at: datetime | None = None  # when the newest of the history happened
+    search_pending: bool = False  # their latest search counts, but its words are not embedded yet
     disliked: set[int] = field(default_factory=set)
     bought_recently: set[int] = field(default_factory=set)
     blocks: list[Block] = field(default_factory=list)
@@ -71,6 +80,19 @@ class PageContext:
         # the same page 1; unknown shoppers share one cold-start page (and one cache entry).
         who = self.shopper.pk if self.personalized else "anonymous"
         return f"{self.shop.pk}:{who}:{self.now.date().isoformat()}"
+
+    @cached_property
+    def latest_search(self) -> Search | None:
+        """The shopper's latest search words and their vector, where nothing they did since named an item and the
+        words are embedded (a worker embeds them within seconds of the search)."""
+        if not self.personalized:
+            return None
+        found = selectors.shopper_latest_search(shopper=self.shopper)
+        if found is None or (self.last_event_at is not None and found[1] <= self.last_event_at):
+            return None
+        vector = query_vector_read(shop=self.shop, text=query_normalized(found[0]))
+        self.search_pending = vector is None
+        return None if vector is None else Search(words=found[0], vector=_unit(vector))
 
     @cached_property
     def own_items(self) -> set[int]:
@@ -166,10 +188,13 @@ class PageContext:
         model = model_load(version=version).model
         history = [pk for pk, _ in reversed(self.history)]  # oldest first, as the model reads it
         matrix, embedded = self.vector_matrix(history)
-        if not embedded.any():
+        if not embedded.any() and self.latest_search is None:
             return []
+        vectors = matrix[embedded]
+        if self.latest_search is not None:  # the newest interest of all: nothing since named an item
+            vectors = np.vstack([vectors, self.latest_search.vector[None, :]]) if len(vectors) else self.latest_search.vector[None, :]
         own = set(history)
-        ranked = self.snapshot.nearest(model.profile_of(matrix[embedded]), k=CANDIDATES_K + len(own))
+        ranked = self.snapshot.nearest(model.profile_of(vectors), k=CANDIDATES_K + len(own))
         return [(pk, score) for pk, score in ranked if pk not in own][:CANDIDATES_K]
 
     def top_category(self) -> str:
@@ -275,6 +300,7 @@ def _shopper_events_read(context: PageContext) -> None:
     history.sort(reverse=True)  # newest first, as the latest events were read
     context.history = [(pk, kind) for _, _, pk, kind in history]
     context.last_event_pk = max((event_pk for _, event_pk, _, _ in history), default=None)
+    context.last_event_at = history[0][0] if history else None
 
 
 def item_blocked(context: PageContext, item: Item) -> Block | None:

@@ -102,9 +102,25 @@ def for_you_source(context: PageContext, rail: Rail) -> RailSource:
     return RailSource(families=families, reason=lambda item: "Picked for you")
 
 
+def _searched_source(context: PageContext, rail: Rail) -> RailSource | None:
+    """Items closest in text to the shopper's latest search words, where nothing they did since named an item."""
+    search = context.latest_search
+    ranked = context.snapshot.nearest(search.vector, k=SIMILAR_K) if search is not None else []
+    if not ranked:
+        return None
+    wording = SEED_REASONS[EventType.SEARCH]
+    reason = wording.format(seed=f"'{search.words}'")
+    return RailSource(
+        families={"text": ranked}, reason=lambda item: reason, title_values={"seed": f"'{search.words}'"},
+        title_template=wording if rail.title == SEED_DEFAULT_TITLE else "",
+    )
+
+
 def because_you_viewed_source(context: PageContext, rail: Rail) -> RailSource | None:
     if not context.personalized:
         return None
+    if searched := _searched_source(context, rail):
+        return searched
     engaged = [(pk, kind) for pk, kind in context.history if kind in SEED_TYPES]
     context.items_load([pk for pk, _ in engaged])
     # The title names the seed: a blocked or disliked item must not be named either.

@@ -1,5 +1,5 @@
 from .candidates import candidates_for
-from .embeddings import item_embeddings_refresh, item_embeddings_write_through
+from .embeddings import item_embeddings_refresh, item_embeddings_write_through, query_embeddings_write
 from .profiles import shopper_profile_refresh
 from .registry import version_promote, version_rollback
 from .training import (
@@ -18,6 +18,7 @@ __all__ = [
     "item_embeddings_refresh",
     "item_embeddings_write_through",
     "model_version_train",
+    "query_embeddings_write",
     "shopper_profile_refresh",
     "training_dispatch",
     "training_runs_reap_stale",

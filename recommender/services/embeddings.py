@@ -10,7 +10,7 @@ from catalog.models import Item, Shop
 from catalog.signals import items_changed
 
 from ..dispatch import vector_indexes_queue
-from ..models import Family, ItemEmbedding, ModelVersion
+from ..models import Family, ItemEmbedding, ModelVersion, QueryEmbedding
 from ..selectors import active_version
 
 logger = logging.getLogger(__name__)
@@ -105,6 +105,26 @@ def item_embeddings_refresh(*, shop: Shop, item_pks: np.ndarray, texts: list[str
         vector_indexes_queue()  # its index no longer holds most vectors
     vectors = dict(ItemEmbedding.objects.filter(item__shop=shop).values_list("item_id", "vector"))
     return np.stack([np.asarray(vectors[pk], dtype=np.float32) for pk in item_pks.tolist()])
+
+
+def query_normalized(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def query_embeddings_write(*, shop: Shop, queries: list[str], device: str = "cpu") -> int:
+    """Embed the shop's search words not yet embedded by its serving encoder, and store them; returns how many."""
+    encoder = serving_encoder(shop=shop)
+    texts = sorted({query_normalized(query) for query in queries} - {""})
+    current = set(QueryEmbedding.objects.filter(shop=shop, text__in=texts, encoder=encoder.key).values_list("text", flat=True))
+    missing = [text for text in texts if text not in current]
+    if not missing:
+        return 0
+    vectors = encoder.embed(missing, device, lambda fraction, message: None)
+    QueryEmbedding.objects.bulk_create(
+        [QueryEmbedding(shop=shop, text=text, encoder=encoder.key, vector=vector) for text, vector in zip(missing, vectors)],
+        update_conflicts=True, unique_fields=["shop", "text"], update_fields=["encoder", "vector", "updated_at"],
+    )
+    return len(missing)
 
 
 def item_embeddings_write_through(*, shop: Shop, item_pks: list[int], device: str = "cpu") -> int:

@@ -1,9 +1,8 @@
 """An approximate nearest-neighbour index over a large shop's item vectors, built by a worker and mapped read-only by
 every web process of the host, so finding items close in text costs a graph walk, not a scan of every vector.
 
-The index is usearch's HNSW graph (PyPI `usearch`; its kernels are chosen for the CPU at run time, so it runs on
-machines without AVX-512), keyed by item pk, in one file per build named by the change watermark it was read at:
-a process's catalog snapshot searches it and scans only the vectors written since (see `homepage.snapshot`).
+The index (`recommender.ml.ann`) is keyed by item pk, one file per build named by the change watermark it was read
+at: a process's catalog snapshot searches it and scans only the vectors written since (see `homepage.snapshot`).
 Below `VITRINE_ANN_MIN_ITEMS` vectors there is no index: a scan is exact and fast enough.
 """
 
@@ -19,6 +18,7 @@ from django.core.cache import cache
 from catalog.models import Shop
 from catalog.selectors import change_watermark
 
+from ..ml.ann import ann_build, ann_open
 from ..models import ItemEmbedding
 from ..selectors import item_vectors_read
 
@@ -26,10 +26,6 @@ logger = logging.getLogger(__name__)
 SUFFIX = ".usearch"
 # One build of a shop at a time, across workers: a build of a million vectors takes minutes.
 BUILD_LOCK_SECONDS = 3600
-# Graph degree and search breadth: recall@10 against an exact scan is measured in `python -m bench ann`.
-CONNECTIVITY = 16
-EXPANSION_ADD = 64
-EXPANSION_SEARCH = 128
 
 
 @dataclass(frozen=True)
@@ -41,15 +37,6 @@ class VectorIndex:
 def _folder(shop: Shop) -> Path:
     # The shop's creation time beside its pk: a database rebuilt from scratch reuses pks, not timestamps.
     return Path(settings.VITRINE_ARTIFACTS_DIR) / "vector-index" / f"{shop.pk}-{int(shop.created_at.timestamp())}"
-
-
-def _usearch_index(dimensions: int):
-    from usearch.index import Index
-
-    return Index(
-        ndim=dimensions, metric="ip", dtype="f32", connectivity=CONNECTIVITY, expansion_add=EXPANSION_ADD,
-        expansion_search=EXPANSION_SEARCH,
-    )
 
 
 def unit_rows(matrix: np.ndarray) -> np.ndarray:
@@ -64,8 +51,7 @@ def vector_index_build(*, shop: Shop) -> Path | None:
     vectors, pks = item_vectors_read(shop=shop)
     if len(pks) < settings.VITRINE_ANN_MIN_ITEMS:
         return None
-    index = _usearch_index(vectors.shape[1])
-    index.add(np.asarray(pks, dtype=np.uint64), unit_rows(vectors), threads=os.cpu_count() or 1)
+    index = ann_build(np.asarray(pks), unit_rows(vectors), threads=os.cpu_count() or 1)
     folder = _folder(shop)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{watermark}{SUFFIX}"
@@ -84,9 +70,7 @@ def vector_index_open(*, shop: Shop) -> VectorIndex | None:
     builds = sorted(_folder(shop).glob(f"*{SUFFIX}"), key=lambda path: int(path.stem))
     if not builds:
         return None
-    from usearch.index import Index
-
-    return VectorIndex(index=Index.restore(str(builds[-1]), view=True), watermark=int(builds[-1].stem))
+    return VectorIndex(index=ann_open(builds[-1]), watermark=int(builds[-1].stem))
 
 
 def vector_index_stale(*, shop: Shop) -> bool:

@@ -1,4 +1,5 @@
-"""Homepage test helpers: events at a given age, and text vectors that set categories far apart."""
+"""Homepage test helpers: events at a given age, text vectors that set categories far apart, and the serving
+encoder's own vectors."""
 
 import itertools
 from datetime import timedelta
@@ -32,3 +33,12 @@ def embed_by_category(items) -> None:
     ItemEmbedding.objects.bulk_create(rows)
 
 
+
+
+def embed_with_the_serving_encoder(shop) -> None:
+    """Every item of the shop embedded as training embeds them (MiniLM, unless a fine-tuned encoder serves)."""
+    from recommender.selectors import shop_arrays_load
+    from recommender.services import item_embeddings_refresh
+
+    arrays = shop_arrays_load(shop=shop)
+    item_embeddings_refresh(shop=shop, item_pks=arrays.item_pks, texts=arrays.data.item_texts, device="cpu")

@@ -13,18 +13,13 @@ from config.queues import Queue
 from homepage.services import similar_items
 from homepage.services.context import page_context_build
 from recommender.models import Family, ItemEmbedding
-from recommender.selectors import shop_arrays_load
-from recommender.services import item_embeddings_refresh, item_embeddings_write_through
+from recommender.services import item_embeddings_write_through
 from recommender.services.embeddings import serving_encoder
 from tests.factories import ShopperFactory
+from tests.homepage.helpers import embed_with_the_serving_encoder
 from tests.support import wait_for
 
 NEW_LIPSTICK = {"item_id": "cherry-lipstick", "title": "Cherry red matte lipstick", "category": "Makeup > Lips", "brand": "Makeup"}
-
-
-def _embedded(shop) -> None:
-    arrays = shop_arrays_load(shop=shop)
-    item_embeddings_refresh(shop=shop, item_pks=arrays.item_pks, texts=arrays.data.item_texts, device="cpu")
 
 
 def _score_queue_emptied() -> None:
@@ -35,7 +30,7 @@ def _score_queue_emptied() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_an_item_posted_through_the_api_is_embedded_by_a_real_worker_and_is_similar_to_its_kind(pattern_shop, storefront_a):
-    _embedded(pattern_shop)
+    embed_with_the_serving_encoder(pattern_shop)
     _score_queue_emptied()
     lipstick = Item.objects.get(shop=pattern_shop, title="Red matte lipstick")
 
@@ -53,7 +48,7 @@ def test_an_item_posted_through_the_api_is_embedded_by_a_real_worker_and_is_simi
 
 @pytest.mark.django_db
 def test_only_items_whose_text_changed_are_embedded_again(pattern_shop):
-    _embedded(pattern_shop)
+    embed_with_the_serving_encoder(pattern_shop)
     lipstick, cream = Item.objects.filter(shop=pattern_shop, title__in=["Red matte lipstick", "Hydrating face cream"])
     Item.objects.filter(pk=lipstick.pk).update(title="Red matte lipstick, long wear", price=12)
     Item.objects.filter(pk=cream.pk).update(price=30)  # the text the encoder reads is the same
@@ -65,7 +60,7 @@ def test_only_items_whose_text_changed_are_embedded_again(pattern_shop):
 
 @pytest.mark.django_db
 def test_a_new_item_embedded_after_training_is_among_the_text_family_s_candidates(pattern_shop, train, storefront_a):
-    _embedded(pattern_shop)
+    embed_with_the_serving_encoder(pattern_shop)
     train(pattern_shop, Family.TEXT)
     storefront_a.post("/api/v1/items", [NEW_LIPSTICK], format="json")
     new = Item.objects.get(shop=pattern_shop, external_id="cherry-lipstick")
