@@ -1,11 +1,13 @@
 import logging
+import re
 from array import array
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 from django.db import connection
-from django.db.models import Case, DateTimeField, F, When
+from django.db.models import Case, DateTimeField, F, Q, When
 
 from catalog.bounds import event_window, event_window_text
 from catalog.models import Event, EventType, Item, Shop, Shopper
@@ -212,3 +214,46 @@ def query_vector_read(*, shop: Shop, text: str) -> np.ndarray | None:
     """The stored embedding of normalised search words, or None where they are not embedded (yet)."""
     found = QueryEmbedding.objects.filter(shop=shop, text=text).values_list("vector", flat=True).first()
     return None if found is None else np.asarray(found, dtype=np.float32)
+
+
+# Interest tags: the latest events weigh more, each older one this much less than the one after it.
+TAG_RECENCY_DECAY = 0.9
+TAGS_PER_KIND = 5
+TAG_STOPWORDS = frozenset(
+    "the and for with from this that oz fl ounce ounces pack count set new size inch ml in of to by".split()
+)
+TAG_WORD = re.compile(r"[a-z][a-z\-]{2,}")
+
+
+def shopper_interest_tags(*, shopper: Shopper, limit: int = 50) -> dict[str, list[tuple[str, float]]]:
+    """What the shopper is into, from their `limit` latest events: per kind (categories, brands, keywords of the
+    titles, searches), up to five names with their share of that kind's weight (event type weight times recency;
+    a search by recency alone), strongest first; kinds with nothing are left out."""
+    rows = (
+        Event.objects.filter(shopper=shopper, occurred_at__range=event_window())
+        .filter(Q(item__isnull=False) | Q(type=EventType.SEARCH, item__isnull=True))
+        .order_by("-occurred_at", "-pk")
+        .values_list("type", "item__title", "item__brand", "item__category_path", "query")[:limit]
+    )
+    counters = {kind: Counter() for kind in ("categories", "brands", "keywords", "searches")}
+    for age, (kind, title, brand, path, query) in enumerate(rows):
+        recency = TAG_RECENCY_DECAY**age
+        if title is None:  # a search that named no item
+            if query.strip():
+                counters["searches"][" ".join(query.lower().split())] += recency
+            continue
+        weight = shopper.shop.event_weight(kind) * recency
+        if weight <= 0:
+            continue
+        for kind_counted, name in (("categories", path), ("brands", brand)):
+            if name:
+                counters[kind_counted][name] += weight
+        for word in set(TAG_WORD.findall(title.lower())) - TAG_STOPWORDS:
+            counters["keywords"][word] += weight
+    tags = {}
+    for kind, counter in counters.items():
+        total = sum(counter.values())
+        strongest = [(name, round(weight / total, 3)) for name, weight in counter.most_common(TAGS_PER_KIND)]
+        if strongest:
+            tags[kind] = strongest
+    return tags

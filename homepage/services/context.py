@@ -197,6 +197,20 @@ class PageContext:
         ranked = self.snapshot.nearest(model.profile_of(vectors), k=CANDIDATES_K + len(own))
         return [(pk, score) for pk, score in ranked if pk not in own][:CANDIDATES_K]
 
+    def liked_kind(self) -> tuple[str, str] | None:
+        """The (brand, category) the shopper engaged with most, recent events counting more, where it carries more
+        weight than one view and holds half of their interest or more; None otherwise."""
+        scores = Counter()
+        self.items_load([pk for pk, _ in self.history])
+        for age, (pk, kind) in enumerate(self.history):
+            item = self.items.get(pk)
+            if item is not None and item.brand and item.category_path:
+                scores[item.brand, item.category_path] += self.shop.event_weight(kind) * RECENCY_DECAY**age
+        if not scores:
+            return None
+        (liked, weight), total = scores.most_common(1)[0], sum(scores.values())
+        return liked if weight > self.shop.event_weight(EventType.VIEW) and weight >= total / 2 else None
+
     def top_category(self) -> str:
         """The top-level category the shopper engaged with most, recent events counting more."""
         scores = Counter()

@@ -99,7 +99,15 @@ def for_you_source(context: PageContext, rail: Rail) -> RailSource:
     families = dict(candidates)
     if not any(families.values()):
         families["recency"] = context.newest_items()
-    return RailSource(families=families, reason=lambda item: "Picked for you")
+    liked = context.liked_kind()
+
+    def reason(item: Item) -> str:
+        # What the shopper keeps coming back to, said in the words of the catalog: "Because you like OPI nail polish".
+        if liked is not None and (item.brand, item.category_path) == liked:
+            return f"Because you like {item.brand} {item.categories[-1].lower()}"
+        return "Picked for you"
+
+    return RailSource(families=families, reason=reason)
 
 
 def _searched_source(context: PageContext, rail: Rail) -> RailSource | None:

@@ -5,7 +5,7 @@ from django.db.models import Count, QuerySet
 
 from catalog.bounds import event_window
 from catalog.models import Event, Shop, Shopper
-from recommender.models import ShopperProfile
+from recommender.selectors import shopper_interest_tags
 
 
 SHOPPER_SEARCH_LIMIT = 10
@@ -24,10 +24,9 @@ def shopper_events_recent(*, shopper: Shopper, limit: int = 20) -> QuerySet[Even
     return events.select_related("item").order_by("-occurred_at", "-pk")[:limit]
 
 
-def shopper_tags(*, shopper: Shopper) -> dict[str, list[str]]:
-    """The shopper's interest tags, categories then brands then keywords; empty before the profile is first built."""
-    tags = ShopperProfile.objects.filter(shopper=shopper).values_list("tags", flat=True).first() or {}
-    return {kind: tags[kind] for kind in ("categories", "brands", "keywords") if tags.get(kind)}
+def shopper_tags(*, shopper: Shopper) -> dict[str, list[tuple[str, float]]]:
+    """The shopper's interest tags as of now, with their weights: categories, brands, keywords, searches."""
+    return shopper_interest_tags(shopper=shopper)
 
 
 def shopper_find(*, shop: Shop, external_id: str) -> Shopper | None:

@@ -7,12 +7,11 @@ from html.parser import HTMLParser
 import pytest
 from django.utils import timezone
 
-from catalog.models import EventType, Item
+from catalog.models import Event, EventType, Item
 from homepage.services import Page, PageItem, PageRail, default_rails_ensure
 from merchandising.models import AuditEntry, DraftChange, Rail
 from merchandising.selectors import page_marks
 from merchandising.services import campaign_create, draft_open, rule_delete, rules_change
-from recommender.services import shopper_profile_refresh
 from tests.factories import ShopperFactory
 from tests.homepage.helpers import embed_by_category, record
 
@@ -175,15 +174,20 @@ def test_each_item_is_explained_with_its_scores_and_the_pin_or_boost_applied(ali
     assert "Relevance" in explained and "Diversity penalty" in explained and "popularity" in explained
 
 
-def test_the_shoppers_interest_tags_and_recent_events_are_shown(alice, viewer):
-    shopper_profile_refresh(shopper=viewer)
+def test_the_shoppers_interest_tags_with_their_weights_and_recent_events_are_shown(alice, viewer):
+    Event.objects.create(
+        shop=viewer.shop, shopper=viewer, type=EventType.SEARCH, query="Gentle  Cleanser", event_id="searched",
+        occurred_at=timezone.now() - timedelta(minutes=40),
+    )
 
     page = _html(alice.get("/console/preview/", {"shopper": "face-fan"}))
 
-    assert "Skin Care > Face" in page.find(lambda node: node.attrs.get("data-testid") == "tags").text()
+    tags = page.find(lambda node: node.attrs.get("data-testid") == "tags").text()
+    assert "Skin Care > Face 100%" in tags  # every view was of face care, live: no profile refresh needed
+    assert "Searches" in tags and "gentle cleanser 100%" in tags
     events = [row.text() for row in page.find(lambda node: node.attrs.get("data-testid") == "events").find_all(lambda n: n.tag == "tr")]
     assert events[1].startswith("view Night repair cream") and "ago" in events[1]
-    assert [row.split(" ")[1] for row in events[1:]] == ["Night", "Vitamin", "Clay"]
+    assert [row.split(" ")[1] for row in events[1:]] == ["Night", "Vitamin", "Clay", "“Gentle"]  # the search last
 
 
 def test_an_unknown_or_hostile_shopper_id_is_a_clear_message_not_an_error(alice, served):
