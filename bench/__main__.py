@@ -19,6 +19,7 @@ BENCHMARKS = {
     "results": "bench.results",
     "catalog": "bench.catalog",
     "ann": "bench.ann",
+    "scale": "bench.scale",
 }
 
 

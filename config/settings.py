@@ -299,6 +299,8 @@ VITRINE_PROMOTION_MARGIN = env_float("VITRINE_PROMOTION_MARGIN", 0.01)
 VITRINE_BANDIT_FLOOR = env_float("VITRINE_BANDIT_FLOOR", 0.05)
 VITRINE_BANDIT_MIN_TRIALS = env_int("VITRINE_BANDIT_MIN_TRIALS", 100)
 VITRINE_SEQUENCE_LENGTH = env_int("VITRINE_SEQUENCE_LENGTH", 50)
+# A training run's evaluation ranks the whole catalog for at most this many shoppers (a fixed sample beyond).
+VITRINE_EVAL_MAX_SHOPPERS = env_int("VITRINE_EVAL_MAX_SHOPPERS", 25_000)
 # Items upserted with a new text are embedded by a worker on the score queue, this many per encoder pass and write.
 VITRINE_EMBED_ON_WRITE = env_bool("VITRINE_EMBED_ON_WRITE", True)
 VITRINE_EMBED_BATCH = env_int("VITRINE_EMBED_BATCH", 256)

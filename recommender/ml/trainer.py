@@ -275,6 +275,7 @@ def evaluate(
     text_embeddings: np.ndarray | None = None,
     history_length: int | None = None,
     progress: Progress = _quiet,
+    max_shoppers: int | None = None,
 ) -> RankingReport:
     """Full-catalog leave-last-out metrics of a fitted model on the test targets.
 
@@ -298,6 +299,7 @@ def evaluate(
     if history_length is not None:
         histories = [history[-history_length:] for history in histories]
         targets = np.where([len(history) >= history_length for history in split.test_history], targets, -1)
+    targets = _shoppers_sampled(np.asarray(targets), max_shoppers)
     if family == FINETUNED_TEXT:
         text_embeddings = model.tuned
         model = TextSimilarityModel(model.tuned)
@@ -325,8 +327,21 @@ def evaluate(
     )
 
 
+def _shoppers_sampled(targets: np.ndarray, max_shoppers: int | None) -> np.ndarray:
+    """`targets` with all but `max_shoppers` of the shoppers left out (-1), the same ones every time: ranking the
+    whole catalog for every shopper costs shoppers × items, hours for a large shop."""
+    valid = np.flatnonzero(targets >= 0)
+    if max_shoppers is None or len(valid) <= max_shoppers:
+        return targets
+    kept = np.random.default_rng(0).choice(valid, max_shoppers, replace=False)
+    sampled = np.full_like(targets, -1)
+    sampled[kept] = targets[kept]
+    return sampled
+
+
 def evaluate_new_shoppers(
-    family: str, model, prepared: Prepared, text_embeddings: np.ndarray | None = None, progress: Progress = _quiet
+    family: str, model, prepared: Prepared, text_embeddings: np.ndarray | None = None, progress: Progress = _quiet,
+    max_shoppers: int | None = None,
 ) -> dict:
     """HR@10 and NDCG@10 when each shopper is known by only their last one or two events.
 
@@ -343,7 +358,9 @@ def evaluate_new_shoppers(
         def step(fraction: float, message: str, done: int = done, length: int = length) -> None:
             progress(share * (done + fraction), f"as new shoppers known by {length} event{'s' if length > 1 else ''}: {message}")
 
-        report = evaluate(family, model, prepared, text_embeddings, history_length=length, progress=step).as_dict()
+        report = evaluate(
+            family, model, prepared, text_embeddings, history_length=length, progress=step, max_shoppers=max_shoppers
+        ).as_dict()
         reports[f"{length}_event{'s' if length > 1 else ''}"] = {key: report[key] for key in ("hr_10", "ndcg_10", "n_users")}
     return reports
 

@@ -322,14 +322,15 @@ def _train(version: ModelVersion, device: str, progress: RunProgress) -> dict:
     )
     step = progress.enter(Phase.EVALUATING)
     # Each shopper is ranked three times: known by all their events, then by their last one or two.
+    sampled = settings.VITRINE_EVAL_MAX_SHOPPERS
     metrics = {
         **evaluate(
             version.family, fitted.model, prepared, text_embeddings=embeddings,
-            progress=lambda fraction, message: step(fraction / 3, message),
+            progress=lambda fraction, message: step(fraction / 3, message), max_shoppers=sampled,
         ).as_dict(),
         "new_shoppers": evaluate_new_shoppers(
             version.family, fitted.model, prepared, text_embeddings=embeddings,
-            progress=lambda fraction, message: step((1 + 2 * fraction) / 3, message),
+            progress=lambda fraction, message: step((1 + 2 * fraction) / 3, message), max_shoppers=sampled,
         ),
         **fitted.metrics,
     }

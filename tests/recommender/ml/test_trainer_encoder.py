@@ -94,3 +94,16 @@ def test_new_shoppers_are_scored_from_their_last_events_only():
 def test_an_unknown_family_is_refused():
     with pytest.raises(ValueError, match="finetuned_text"):
         fit_family("deep-magic", prepare(planted_shop()), Budget())
+
+
+def test_an_evaluation_capped_at_some_shoppers_ranks_the_same_sample_of_them_every_time():
+    sequences = [[n % 6, (n + 1) % 6, (n + 2) % 6, (n + 3) % 6] for n in range(40)]
+    prepared = prepare(shop_data(sequences, [f"item {n}" for n in range(6)]))
+    model = TextSimilarityModel(np.eye(6, dtype=np.float32))
+
+    everyone = evaluate(TEXT, model, prepared).as_dict()
+    capped = [evaluate(TEXT, model, prepared, max_shoppers=7).as_dict() for _ in range(2)]
+
+    assert everyone["n_users"] > 7 and capped[0]["n_users"] == 7
+    assert capped[0] == capped[1]
+    assert evaluate_new_shoppers(TEXT, model, prepared, max_shoppers=7)["1_event"]["n_users"] == 7
