@@ -210,6 +210,11 @@ def item_vectors_read(*, shop: Shop, since: int | None = None) -> tuple[np.ndarr
     return matrix.reshape(len(rows), -1), [pk for pk, _ in rows]
 
 
+def query_normalized(text: str) -> str:
+    """Search words as they are embedded and tagged: lower case, single spaces."""
+    return " ".join(text.lower().split())
+
+
 def query_vector_read(*, shop: Shop, text: str) -> np.ndarray | None:
     """The stored embedding of normalised search words, or None where they are not embedded (yet)."""
     found = QueryEmbedding.objects.filter(shop=shop, text=text).values_list("vector", flat=True).first()
@@ -240,7 +245,7 @@ def shopper_interest_tags(*, shopper: Shopper, limit: int = 50) -> dict[str, lis
         recency = TAG_RECENCY_DECAY**age
         if title is None:  # a search that named no item
             if query.strip():
-                counters["searches"][" ".join(query.lower().split())] += recency
+                counters["searches"][query_normalized(query)] += recency
             continue
         weight = shopper.shop.event_weight(kind) * recency
         if weight <= 0:

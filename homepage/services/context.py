@@ -20,8 +20,7 @@ from django.conf import settings
 from catalog.models import EventType, Item, Shop, Shopper
 from merchandising.models import Adjustment, Block, Pin
 from recommender.models import Family, ItemEmbedding, ModelVersion, ShopperProfile
-from recommender.selectors import RecentEvents, query_vector_read
-from recommender.services.embeddings import query_normalized
+from recommender.selectors import RecentEvents, query_normalized, query_vector_read
 
 from .. import selectors
 from ..rulebook import Rulebook, rulebook, rulebook_substituted

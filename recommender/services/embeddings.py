@@ -11,7 +11,7 @@ from catalog.signals import items_changed
 
 from ..dispatch import vector_indexes_queue
 from ..models import Family, ItemEmbedding, ModelVersion, QueryEmbedding
-from ..selectors import active_version
+from ..selectors import active_version, query_normalized
 
 logger = logging.getLogger(__name__)
 WRITE_BATCH = 1000
@@ -105,10 +105,6 @@ def item_embeddings_refresh(*, shop: Shop, item_pks: np.ndarray, texts: list[str
         vector_indexes_queue()  # its index no longer holds most vectors
     vectors = dict(ItemEmbedding.objects.filter(item__shop=shop).values_list("item_id", "vector"))
     return np.stack([np.asarray(vectors[pk], dtype=np.float32) for pk in item_pks.tolist()])
-
-
-def query_normalized(text: str) -> str:
-    return " ".join(text.lower().split())
 
 
 def query_embeddings_write(*, shop: Shop, queries: list[str], device: str = "cpu") -> int:
