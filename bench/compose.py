@@ -29,7 +29,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from catalog.models import Item
 from catalog.services import api_key_authenticate, event_batch_ingest
-from homepage.services import default_rails_ensure, homepage_serve, shoppers_recently_active
+from homepage.services import homepage_serve, shoppers_recently_active
+from merchandising.services import default_rails_ensure
 from merchandising.experiments.models import Variant
 from merchandising.experiments.services import experiment_create, experiment_start, experiment_stop, variant_add
 from merchandising.services import draft_discard, draft_open, rules_change

@@ -1,6 +1,6 @@
 """The page a shop gets before a merchandiser changes anything, and each rail kind's default blend."""
 
-from merchandising.models import RailKind
+from .rules import RailKind
 
 # Model families are weighted by what they are good at: the sequential model knows the order of
 # a session, MF the taste of a shopper, text the look of new items, popularity the safe bet.

@@ -14,7 +14,6 @@ from .cache import (
     homepage_shoppers_changed,
     homepage_shoppers_forget,
 )
-from .rulebook import rule_signals_connect
 
 
 def _shopper_saved_or_deleted(sender, instance: Shopper, **kwargs) -> None:
@@ -49,7 +48,6 @@ def signals_connect() -> None:
     items_changed.connect(_items_changed, dispatch_uid="homepage-items-changed")
     shoppers_acted.connect(_shoppers_acted, dispatch_uid="homepage-shoppers-acted")
     shopper_history_dropped.connect(_shopper_history_dropped, dispatch_uid="homepage-shopper-history-dropped")
-    rule_signals_connect()
     post_save.connect(_shopper_saved_or_deleted, sender=Shopper, dispatch_uid="homepage-shopper")
     post_delete.connect(_shopper_saved_or_deleted, sender=Shopper, dispatch_uid="homepage-shopper-delete")
     post_save.connect(_item_saved_or_deleted, sender=Item, dispatch_uid="homepage-item")

@@ -1,8 +1,9 @@
 """Each process's copy of a shop's page rules: its rails, pins, boosts and buries, blocks and campaigns.
 
-Every page reads them and they change rarely, so they are read once per process and again when the
-shop's rules token changes: every rule write replaces it (the services, the admin and any other save,
-through the models' signals), once when it is made and once when it commits. A draft's preview writes
+Every page reads them and they change rarely, so they are read (from the rule store, homepage.rules) once
+per process and again when the shop's rules token changes: every rule write replaces it (the store's
+services, the admin and any other save, through the models' signals), once when it is made and once when
+it commits. A draft's preview writes
 rules inside a transaction it rolls back, without replacing the token: it reads the database.
 """
 
@@ -12,12 +13,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models.signals import post_delete, post_save
-
 from catalog.models import Shop
-from merchandising.models import Adjustment, Block, Campaign, Pin, Rail
 
-from .cache import ProcessCopies, homepage_rules_changed, rules_changes_silenced, rules_token
+from .cache import ProcessCopies, rules_changes_silenced, rules_token
+from .rules import AdjustmentRule, BlockRule, CampaignRule, PinRule, RailKind, RailRule, RuleRows, rule_store
 
 MAX_SHOPS = 16
 
@@ -25,27 +24,41 @@ MAX_SHOPS = 16
 @dataclass(frozen=True)
 class Rulebook:
     token: str
-    rails: list[Rail]  # enabled, in page order
-    pins: list[Pin]  # of every rail, in slot order, with their items
-    adjustments: list[Adjustment]
-    blocks: list[Block]
-    campaigns: list[Campaign]
+    rails: list[RailRule]  # enabled, in page order
+    pins: list[PinRule]  # of every rail, in slot order, with their items
+    adjustments: list[AdjustmentRule]
+    blocks: list[BlockRule]
+    campaigns: list[CampaignRule]
+    for_you: RailRule | None  # the rail a flat top-k follows: the first enabled for_you rail, else the first
 
-    def live_pins(self, at: datetime) -> dict[int, list[Pin]]:
+    @classmethod
+    def of(cls, rows: RuleRows, token: str) -> "Rulebook":
+        for_you = [rail for rail in rows.rails if rail.kind == RailKind.FOR_YOU]
+        return cls(
+            token=token,
+            rails=[rail for rail in rows.rails if rail.enabled],
+            pins=rows.pins,
+            adjustments=rows.adjustments,
+            blocks=rows.blocks,
+            campaigns=rows.campaigns,
+            for_you=next((rail for rail in for_you if rail.enabled), next(iter(for_you), None)),
+        )
+
+    def live_pins(self, at: datetime) -> dict[int, list[PinRule]]:
         """Each rail's pins that hold at `at`, by rail pk, in slot order."""
-        found: dict[int, list[Pin]] = {}
+        found: dict[int, list[PinRule]] = {}
         for pin in self.pins:
             if pin.is_live(at):
                 found.setdefault(pin.rail_id, []).append(pin)
         return found
 
-    def live_adjustments(self, at: datetime) -> list[Adjustment]:
+    def live_adjustments(self, at: datetime) -> list[AdjustmentRule]:
         return [adjustment for adjustment in self.adjustments if adjustment.is_live(at)]
 
-    def live_blocks(self, at: datetime) -> list[Block]:
+    def live_blocks(self, at: datetime) -> list[BlockRule]:
         return [block for block in self.blocks if block.is_live(at)]
 
-    def live_campaign(self, at: datetime, rail: Rail | None = None) -> Campaign | None:
+    def live_campaign(self, at: datetime, rail: RailRule | None = None) -> CampaignRule | None:
         """The campaign a banner rail shows: its own, or for a rail that names none, the latest live
         campaign that has no enabled rail of its own (which shows it already: one banner, not two)."""
         if rail is not None and rail.campaign_id:
@@ -62,23 +75,7 @@ class Rulebook:
 
 
 def _rulebook_read(shop: Shop, token: str) -> Rulebook:
-    campaigns = list(Campaign.objects.filter(shop=shop))
-    by_pk = {campaign.pk: campaign for campaign in campaigns}
-
-    def with_campaigns(rules):
-        # One copy of each campaign for every rule of it, instead of a join per kind of rule.
-        for rule in rules:
-            rule.campaign = by_pk.get(rule.campaign_id)
-        return rules
-
-    return Rulebook(
-        token=token,
-        rails=with_campaigns(list(Rail.objects.filter(shop=shop, enabled=True).order_by("position", "pk"))),
-        pins=with_campaigns(list(Pin.objects.filter(rail__shop=shop).select_related("item").order_by("slot", "created_at", "pk"))),
-        adjustments=with_campaigns(list(Adjustment.objects.filter(shop=shop).order_by("pk"))),
-        blocks=with_campaigns(list(Block.objects.filter(shop=shop).order_by("pk"))),
-        campaigns=campaigns,
-    )
+    return Rulebook.of(rule_store().rules_read(shop=shop), token)
 
 
 _rulebooks = ProcessCopies(MAX_SHOPS)
@@ -107,14 +104,3 @@ def rulebook(*, shop: Shop) -> Rulebook:
         return _rulebook_read(shop, "draft")
     token = rules_token(shop=shop)
     return _rulebooks.get(shop, token, lambda: _rulebook_read(shop, token))
-
-
-def _rule_saved_or_deleted(sender, instance, **kwargs) -> None:
-    homepage_rules_changed(shop=instance.rail.shop if isinstance(instance, Pin) else instance.shop)
-
-
-def rule_signals_connect() -> None:
-    """Rule rows saved or deleted outside the merchandising services (a script, a fixture) count as changes too."""
-    for model in (Rail, Pin, Adjustment, Block, Campaign):
-        post_save.connect(_rule_saved_or_deleted, sender=model, dispatch_uid=f"homepage-rules-{model.__name__}")
-        post_delete.connect(_rule_saved_or_deleted, sender=model, dispatch_uid=f"homepage-rules-{model.__name__}-delete")

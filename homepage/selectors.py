@@ -15,7 +15,6 @@ from django.utils import timezone
 from catalog.bounds import event_latest, event_window
 from catalog.models import Event, EventType, Item, RailHour, Shop, Shopper
 from catalog.selectors import sql_rows
-from merchandising.models import Rail, RailKind
 from recommender.models import ModelVersion
 from recommender.selectors import active_versions
 
@@ -230,11 +229,6 @@ def items_all_available(*, shop: Shop, item_pks: list[int]) -> bool:
         return True
     sql = f"SELECT 1 FROM {Item._meta.db_table} WHERE shop_id = %s AND id = ANY(%s) AND NOT available LIMIT 1"
     return not sql_rows(sql, [shop.pk, list(item_pks)])
-
-
-def for_you_rail(*, shop: Shop) -> Rail | None:
-    rails = Rail.objects.filter(shop=shop, kind=RailKind.FOR_YOU)
-    return rails.filter(enabled=True).order_by("position", "pk").first() or rails.order_by("position", "pk").first()
 
 
 def rail_click_through(*, shop: Shop, since: datetime) -> list[dict]:

@@ -5,6 +5,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from catalog.models import Item, Shop
+from homepage.rules import RailKind
 
 from .validators import unit_interval
 
@@ -21,26 +22,6 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.shop}"
-
-
-class RailKind(models.TextChoices):
-    FOR_YOU = "for_you", "Picked for you"
-    BECAUSE_YOU_VIEWED = "because_you_viewed", "Because you viewed…"
-    TRENDING = "trending", "Trending"
-    NEW_ARRIVALS = "new_arrivals", "New arrivals"
-    TOP_IN_CATEGORY = "top_in_category", "Top in the shopper's category"
-    RECENTLY_VIEWED = "recently_viewed", "Recently viewed"
-    COMPLEMENTS = "complements", "Goes with the cart"
-    CAMPAIGN = "campaign", "Campaign banner"
-
-
-# What a rail's title may name, by kind: the page fills them in (homepage.services.compose).
-TITLE_PLACEHOLDERS = {
-    RailKind.BECAUSE_YOU_VIEWED: frozenset({"seed"}),
-    RailKind.COMPLEMENTS: frozenset({"seed"}),
-    RailKind.TOP_IN_CATEGORY: frozenset({"category"}),
-    RailKind.CAMPAIGN: frozenset({"campaign"}),
-}
 
 
 class Campaign(models.Model):

@@ -16,7 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from homepage.services import default_rails_ensure
+from merchandising.services import default_rails_ensure
 from merchandising.experiments.services import experiment_create
 from merchandising.models import AuditEntry
 from merchandising.services.drafts import draft_open, rules_change

@@ -15,7 +15,7 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from catalog.services import api_key_create
-from homepage.services import default_rails_ensure
+from merchandising.services import default_rails_ensure
 from tests.factories import ItemFactory
 
 pytestmark = pytest.mark.django_db

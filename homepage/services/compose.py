@@ -7,16 +7,14 @@ from datetime import datetime, timedelta
 from itertools import chain
 from operator import itemgetter
 
-from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Item, Shop, Shopper
-from merchandising.models import TITLE_PLACEHOLDERS, Rail, RailKind
 
 from .. import selectors
-from ..cache import homepage_rules_changed
 from ..defaults import DEFAULT_BLEND, DEFAULT_RAILS
 from ..rulebook import rulebook
+from ..rules import TITLE_PLACEHOLDERS, DefaultRail, RailKind, RailRule, rule_store
 from ..snapshot import catalog_snapshot_recheck
 from .context import PageContext, page_context_build
 from .ranking import (
@@ -78,19 +76,7 @@ class Page:
     valid_until: datetime | None = None
 
 
-@transaction.atomic
-def default_rails_ensure(*, shop: Shop) -> list[Rail]:
-    """The default page for a shop that has no rails yet; a shop with rails is left as it is."""
-    if not Rail.objects.filter(shop=shop).exists():
-        Rail.objects.bulk_create(
-            [Rail(shop=shop, position=(number + 1) * 10, **spec) for number, spec in enumerate(DEFAULT_RAILS)],
-            ignore_conflicts=True,  # two first requests at once both seed: the unique key keeps one set
-        )
-        homepage_rules_changed(shop=shop)
-    return list(Rail.objects.filter(shop=shop).order_by("position", "pk"))
-
-
-def _title(rail: Rail, source: RailSource, personalized: bool) -> str:
+def _title(rail: RailRule, source: RailSource, personalized: bool) -> str:
     if not personalized and rail.kind in COLD_TITLES:
         return COLD_TITLES[rail.kind]
     template = source.title_template or rail.title
@@ -116,7 +102,7 @@ def _explanation(candidate: Slotted) -> dict:
     }
 
 
-def _exploration_candidates(context: PageContext, rail: Rail, blend: Blend) -> list[int]:
+def _exploration_candidates(context: PageContext, rail: RailRule, blend: Blend) -> list[int]:
     # Within the rail's own candidates, the text model's favourites first.
     pks = blend.by_text()
     if rail.kind in OPEN_EXPLORATION_KINDS:
@@ -125,7 +111,7 @@ def _exploration_candidates(context: PageContext, rail: Rail, blend: Blend) -> l
     return list(dict.fromkeys(pks))
 
 
-def rail_compose(context: PageContext, rail: Rail, *, size: int, reserved: set[int]) -> PageRail | None:
+def rail_compose(context: PageContext, rail: RailRule, *, size: int, reserved: set[int]) -> PageRail | None:
     """One rail: candidates → filter → blend → boosts and buries → diversity re-rank within caps →
     exploration slots → pins → reasons. Its items are added to the page's placed items."""
     source = rail_source(context, rail)
@@ -186,7 +172,7 @@ def rail_compose(context: PageContext, rail: Rail, *, size: int, reserved: set[i
     return PageRail(key=rail.key, title=_title(rail, source, context.personalized), kind=rail.kind, items=items, banner=banner)
 
 
-def _selected_rails(rails: list[Rail], rail_keys: list[str] | None, page: int) -> list[Rail]:
+def _selected_rails(rails: list[RailRule], rail_keys: list[str] | None, page: int) -> list[RailRule]:
     if page < 1 or page > MAX_PAGE:
         raise PageRequestInvalid(f"page must be between 1 and {MAX_PAGE}.", "invalid_page")
     if page > 1 and (not rail_keys or len(rail_keys) != 1):
@@ -264,7 +250,7 @@ def _homepage_compose(
 ) -> Page:
     rules = rulebook(shop=shop)
     if not rules.rails:
-        default_rails_ensure(shop=shop)
+        rule_store().default_rails_ensure(shop=shop)
         rules = rulebook(shop=shop)
     rails = rules.rails
     selected = _selected_rails(rails, rail_keys, page)
@@ -288,12 +274,12 @@ def _homepage_compose(
     return result
 
 
-def _reserved_pins(context: PageContext, rails: list[Rail]) -> set[int]:
+def _reserved_pins(context: PageContext, rails: list[RailRule]) -> set[int]:
     # A pinned item is kept for its own rail: a rail higher on the page must not take it first.
     return {pin.item_id for rail in rails for pin in context.pins.get(rail.pk, [])}
 
 
-def _rail_page(context: PageContext, rails: list[Rail], target: Rail, *, size: int | None, page: int) -> PageRail | None:
+def _rail_page(context: PageContext, rails: list[RailRule], target: RailRule, *, size: int | None, page: int) -> PageRail | None:
     """Page `page` of one rail: compose its first page alone and in the full page (the rails above
     take their items first), then its next pages, each leaving out every item shown before."""
     reserved = _reserved_pins(context, rails)
@@ -319,16 +305,15 @@ def _rail_page(context: PageContext, rails: list[Rail], target: Rail, *, size: i
 
 def recommendations_compose(
     *, shop: Shop, shopper: Shopper | None, k: int, exclude: set[int] | frozenset[int] = frozenset(), debug: bool = False
-) -> tuple[Page, Rail]:
+) -> tuple[Page, RailRule]:
     """A flat top-k of the shop's for_you ranking, through the same pipeline as the homepage rail."""
     now = timezone.now()
-    rail = selectors.for_you_rail(shop=shop)
+    rail = rulebook(shop=shop).for_you
     if rail is None:
-        default_rails_ensure(shop=shop)
-        rail = selectors.for_you_rail(shop=shop)
+        rule_store().default_rails_ensure(shop=shop)
+        rail = rulebook(shop=shop).for_you
     if rail is None:  # the shop keeps rails but has deleted every for_you one
-        spec = next(spec for spec in DEFAULT_RAILS if spec["kind"] == RailKind.FOR_YOU)
-        rail = Rail(shop=shop, **spec)
+        rail = DefaultRail(**next(spec for spec in DEFAULT_RAILS if spec["kind"] == RailKind.FOR_YOU))
 
     def compose() -> Page:
         context = page_context_build(shop=shop, shopper=shopper, now=now, exclude=set(exclude), debug=debug)

@@ -18,12 +18,12 @@ import numpy as np
 from django.conf import settings
 
 from catalog.models import EventType, Item, Shop, Shopper
-from merchandising.models import Adjustment, Block, Pin
 from recommender.models import Family, ItemEmbedding, ModelVersion, ShopperProfile
 from recommender.selectors import RecentEvents, query_normalized, query_vector_read
 
 from .. import selectors
 from ..rulebook import Rulebook, rulebook, rulebook_substituted
+from ..rules import AdjustmentRule, BlockRule, PinRule
 from ..snapshot import CatalogSnapshot, catalog_snapshot
 
 logger = logging.getLogger(__name__)
@@ -59,9 +59,9 @@ class PageContext:
     search_pending: bool = False  # their latest search counts, but its words are not embedded yet
     disliked: set[int] = field(default_factory=set)
     bought_recently: set[int] = field(default_factory=set)
-    blocks: list[Block] = field(default_factory=list)
-    adjustments: list[Adjustment] = field(default_factory=list)
-    pins: dict[int, list[Pin]] = field(default_factory=dict)  # by rail pk
+    blocks: list[BlockRule] = field(default_factory=list)
+    adjustments: list[AdjustmentRule] = field(default_factory=list)
+    pins: dict[int, list[PinRule]] = field(default_factory=dict)  # by rail pk
     rules: Rulebook | None = None
     versions: dict[str, ModelVersion] = field(default_factory=dict)  # serving version by family
     snapshot: CatalogSnapshot | None = None
@@ -316,7 +316,7 @@ def _shopper_events_read(context: PageContext) -> None:
     context.last_event_at = history[0][0] if history else None
 
 
-def item_blocked(context: PageContext, item: Item) -> Block | None:
+def item_blocked(context: PageContext, item: Item) -> BlockRule | None:
     if not context.blocks:  # the common case, asked for every candidate of every rail
         return None
     return next((block for block in context.blocks if block.matches(item)), None)

@@ -17,7 +17,7 @@ from catalog.bounds import event_latest
 from catalog.models import Shop, Shopper
 from recommender.services import shopper_profile_refresh
 
-from .compose import default_rails_ensure
+from ..rules import rule_store
 from .serve import homepage_layout
 
 Progress = Callable[[str, int, int], None]
@@ -49,7 +49,7 @@ def homepages_precompute(
     A page still cached is left as it is, so a run costs only the pages that changed or expired.
     """
     # Seeding a new shop's rails is a rule change: done first, so no page is cached under the rules before it.
-    default_rails_ensure(shop=shop)
+    rule_store().default_rails_ensure(shop=shop)
     shoppers = shoppers_recently_active(shop=shop, days=days, limit=limit)
     for done, shopper in enumerate(shoppers, start=1):
         shopper_profile_refresh(shopper=shopper)

@@ -11,8 +11,8 @@ from operator import attrgetter, is_not, itemgetter
 import numpy as np
 
 from catalog.models import Item
-from merchandising.models import Pin, Rail
 
+from ..rules import PinRule, RailRule
 from .context import PageContext, Ranked, item_blocked
 
 DIVERSITY_POOL_PER_SLOT = 5
@@ -237,12 +237,12 @@ def _rows_by(values: Iterable[str]) -> dict[str, list[int]]:
     return rows
 
 
-def exploration_count(rail: Rail, size: int) -> int:
+def exploration_count(rail: RailRule, size: int) -> int:
     return int(size * rail.exploration_share + 0.5)
 
 
 def exploration_pick(
-    context: PageContext, *, rail: Rail, count: int, candidates: list[int], taken: set[int], caps: Caps
+    context: PageContext, *, rail: RailRule, count: int, candidates: list[int], taken: set[int], caps: Caps
 ) -> list[Slotted]:
     """Up to `count` new or rarely shown items that the text model scores well, drawn at random
     (seeded by shopper, rail and day) among the best few, so they earn data without a poor page."""
@@ -272,7 +272,7 @@ def exploration_pick(
     return picked
 
 
-def exploration_place(context: PageContext, rail: Rail, ranked: list[Slotted], explore: list[Slotted]) -> list[Slotted]:
+def exploration_place(context: PageContext, rail: RailRule, ranked: list[Slotted], explore: list[Slotted]) -> list[Slotted]:
     """Explore items go to seeded slots after the first: the best match always leads the rail."""
     if not explore or not ranked:
         return ranked + explore
@@ -285,7 +285,7 @@ def exploration_place(context: PageContext, rail: Rail, ranked: list[Slotted], e
     return placed
 
 
-def pins_usable(context: PageContext, rail: Rail) -> list[Pin]:
+def pins_usable(context: PageContext, rail: RailRule) -> list[PinRule]:
     """The rail's live pins whose item may be shown; an unavailable or blocked one leaves its slot to the ranking."""
     usable, slots, items = [], set(), set()
     for pin in context.pins.get(rail.pk, []):
@@ -306,7 +306,7 @@ def pins_usable(context: PageContext, rail: Rail) -> list[Pin]:
     return usable
 
 
-def pins_place(context: PageContext, ranked: list[Slotted], pins: list[Pin], size: int) -> list[Slotted]:
+def pins_place(context: PageContext, ranked: list[Slotted], pins: list[PinRule], size: int) -> list[Slotted]:
     """Each pinned item at its slot (1-based); the ranking fills the rest. A slot past the end is the end."""
     pinned_pks = {pin.item_id for pin in pins}
     rest = [candidate for candidate in ranked if candidate.item.pk not in pinned_pks]

@@ -9,12 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from catalog.models import EventType, Item
-from merchandising.models import Campaign, Rail, RailKind
 from recommender.ml.topk import ranked_pairs
 from recommender.models import Family
 
 from .. import selectors
 from ..defaults import DEFAULT_RAILS
+from ..rules import CampaignRule, RailKind, RailRule
 from .context import ENGAGED_TYPES, PageContext, Ranked, item_blocked
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class RailSource:
     title_template: str = ""  # in place of the rail's own title, whose placeholders it shares
     leave_out_own: bool = True  # the shopper's own items are left out, except where showing them is the point
     seed: Item | None = None
-    campaign: Campaign | None = None
+    campaign: CampaignRule | None = None
 
 
 def _model_similar(context: PageContext, family: str, item_pk: int, k: int) -> Ranked:
@@ -88,7 +88,7 @@ def _popularity_within(context: PageContext, pks: list[int]) -> Ranked:
     return ranked + [(pk, floor * 0.5 / (rank + 1)) for rank, pk in enumerate(missing)]
 
 
-def for_you_source(context: PageContext, rail: Rail) -> RailSource:
+def for_you_source(context: PageContext, rail: RailRule) -> RailSource:
     candidates = context.candidates()
     if not context.personalized:
         # Cold start: what is popular, spread over the catalog by the rail's diversity re-rank.
@@ -110,7 +110,7 @@ def for_you_source(context: PageContext, rail: Rail) -> RailSource:
     return RailSource(families=families, reason=reason)
 
 
-def _searched_source(context: PageContext, rail: Rail) -> RailSource | None:
+def _searched_source(context: PageContext, rail: RailRule) -> RailSource | None:
     """Items closest in text to the shopper's latest search words, where nothing they did since named an item."""
     search = context.latest_search
     ranked = context.snapshot.nearest(search.vector, k=SIMILAR_K) if search is not None else []
@@ -124,7 +124,7 @@ def _searched_source(context: PageContext, rail: Rail) -> RailSource | None:
     )
 
 
-def because_you_viewed_source(context: PageContext, rail: Rail) -> RailSource | None:
+def because_you_viewed_source(context: PageContext, rail: RailRule) -> RailSource | None:
     if not context.personalized:
         return None
     if searched := _searched_source(context, rail):
@@ -157,7 +157,7 @@ def because_you_viewed_source(context: PageContext, rail: Rail) -> RailSource | 
     )
 
 
-def trending_source(context: PageContext, rail: Rail) -> RailSource:
+def trending_source(context: PageContext, rail: RailRule) -> RailSource:
     trending = selectors.trending_from_counts(shop=context.shop, now=context.now)
     families = {"trending": trending, Family.POPULARITY: context.candidates()[Family.POPULARITY]}
     if not any(families.values()):
@@ -169,11 +169,11 @@ def trending_source(context: PageContext, rail: Rail) -> RailSource:
     return RailSource(families=families, reason=reason)
 
 
-def new_arrivals_source(context: PageContext, rail: Rail) -> RailSource:
+def new_arrivals_source(context: PageContext, rail: RailRule) -> RailSource:
     return RailSource(families={"recency": context.newest_items()}, reason=lambda item: "New arrival")
 
 
-def top_in_category_source(context: PageContext, rail: Rail) -> RailSource | None:
+def top_in_category_source(context: PageContext, rail: RailRule) -> RailSource | None:
     if not context.personalized:
         return None
     category = context.top_category()
@@ -188,7 +188,7 @@ def top_in_category_source(context: PageContext, rail: Rail) -> RailSource | Non
     return RailSource(families=families, reason=lambda item: f"Popular in {category}", title_values={"category": category})
 
 
-def recently_viewed_source(context: PageContext, rail: Rail) -> RailSource | None:
+def recently_viewed_source(context: PageContext, rail: RailRule) -> RailSource | None:
     if not context.personalized:
         return None
     seen: list[int] = []
@@ -212,7 +212,7 @@ def cart_items(context: PageContext) -> list[int]:
     return cart
 
 
-def complements_source(context: PageContext, rail: Rail) -> RailSource | None:
+def complements_source(context: PageContext, rail: RailRule) -> RailSource | None:
     if not context.personalized:
         return None
     cart = cart_items(context)
@@ -228,7 +228,7 @@ def complements_source(context: PageContext, rail: Rail) -> RailSource | None:
     return RailSource(families=families, reason=lambda item: reason, title_values={"seed": anchor.title if anchor else ""})
 
 
-def _campaign_items(context: PageContext, campaign: Campaign) -> Ranked:
+def _campaign_items(context: PageContext, campaign: CampaignRule) -> Ranked:
     """The items the campaign's boosts match, as the boosts match them, from the catalog snapshot: once per
     snapshot rather than a query per boost and page."""
     scores: dict[int, float] = {}
@@ -240,7 +240,7 @@ def _campaign_items(context: PageContext, campaign: Campaign) -> Ranked:
     return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
-def campaign_source(context: PageContext, rail: Rail) -> RailSource | None:
+def campaign_source(context: PageContext, rail: RailRule) -> RailSource | None:
     campaign = context.rules.live_campaign(context.now, rail)
     if campaign is None:
         return None
@@ -257,7 +257,7 @@ def campaign_source(context: PageContext, rail: Rail) -> RailSource | None:
     )
 
 
-SOURCES: dict[str, Callable[[PageContext, Rail], RailSource | None]] = {
+SOURCES: dict[str, Callable[[PageContext, RailRule], RailSource | None]] = {
     RailKind.FOR_YOU: for_you_source,
     RailKind.BECAUSE_YOU_VIEWED: because_you_viewed_source,
     RailKind.TRENDING: trending_source,
@@ -269,5 +269,5 @@ SOURCES: dict[str, Callable[[PageContext, Rail], RailSource | None]] = {
 }
 
 
-def rail_source(context: PageContext, rail: Rail) -> RailSource | None:
+def rail_source(context: PageContext, rail: RailRule) -> RailSource | None:
     return SOURCES[rail.kind](context, rail)

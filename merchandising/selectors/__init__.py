@@ -50,6 +50,7 @@ from .versions import (
 from .rails import (
     PINS_ENDED_SHOWN_DAYS,
     console_rails,
+    page_rules_read,
     pins_listed,
     rail_key_free,
 )
@@ -107,6 +108,7 @@ __all__ = [
     "catalog_brands",
     "catalog_categories",
     "console_rails",
+    "page_rules_read",
     "events_per_day",
     "items_search",
     "marked_changes",

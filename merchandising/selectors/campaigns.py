@@ -6,7 +6,8 @@ from django.db.models import Count
 
 from catalog.models import Shop
 
-from ..models import Campaign, Draft, Pin, Rail, RailKind
+from ..models import Campaign, Draft, Pin, Rail
+from homepage.rules import RailKind
 from .preview import rules_read
 
 

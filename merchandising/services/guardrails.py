@@ -11,7 +11,8 @@ import string
 from django.core.exceptions import ValidationError
 
 from ..lookups import rule_items_matched
-from ..models import TITLE_PLACEHOLDERS, Adjustment, Block, Campaign, Pin, Rail, Scheduled
+from ..models import Adjustment, Block, Campaign, Pin, Rail, Scheduled
+from homepage.rules import TITLE_PLACEHOLDERS
 
 
 def _overlaps(rule: Scheduled, other: Scheduled) -> bool:

@@ -7,6 +7,7 @@ from django.db import transaction
 
 from catalog.models import Item, Shop
 from homepage.cache import homepage_rules_changed
+from homepage.defaults import DEFAULT_RAILS
 
 from ..models import Adjustment, Block, Campaign, Pin, Rail
 from .audit import audit_record, rule_state
@@ -29,6 +30,19 @@ Rule = Rail | Pin | Adjustment | Block | Campaign
 
 def rule_shop(rule: Rule) -> Shop:
     return rule.rail.shop if isinstance(rule, Pin) else rule.shop
+
+
+@transaction.atomic
+def default_rails_ensure(*, shop: Shop) -> list[Rail]:
+    """The default page for a shop that has no rails yet; a shop with rails is left as it is. Every rail of the
+    shop, in page order."""
+    if not Rail.objects.filter(shop=shop).exists():
+        Rail.objects.bulk_create(
+            [Rail(shop=shop, position=(number + 1) * 10, **spec) for number, spec in enumerate(DEFAULT_RAILS)],
+            ignore_conflicts=True,  # two first requests at once both seed: the unique key keeps one set
+        )
+        homepage_rules_changed(shop=shop)
+    return list(Rail.objects.filter(shop=shop).order_by("position", "pk"))
 
 
 def _saved(rule: Rule, *, actor, action: str, before: dict | None = None) -> Rule:

@@ -3,7 +3,7 @@
 from django import template
 
 from homepage.services import PageItem
-from merchandising.models import RailKind
+from homepage.rules import RailKind
 
 register = template.Library()
 

@@ -12,9 +12,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from catalog.models import Shop
-from homepage.services import default_rails_ensure
 
-from .. import selectors
+from .. import selectors, services
 from ..console import changed_response, console_change, console_view
 from ..forms.pins import PinEditForm, PinForm
 from ..models import Pin
@@ -74,7 +73,7 @@ def _schedule(cleaned: dict) -> str:
 @require_GET
 @console_view
 def pins(request, shop):
-    default_rails_ensure(shop=shop)  # a shop that never served a page gets rails to pin to
+    services.default_rails_ensure(shop=shop)  # a shop that never served a page gets rails to pin to
     return _page(request, shop)
 
 

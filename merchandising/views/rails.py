@@ -10,9 +10,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from catalog.models import Shop
-from homepage.services import default_rails_ensure
 
-from .. import selectors
+from .. import selectors, services
 from ..console import changed_response, console_change, console_view
 from ..forms.rails import RailBasicsForm, RailEnabledForm, RailMoveForm, RailOrderForm, RailRankingForm
 from ..models import Rail
@@ -106,7 +105,7 @@ def _rail_change(request, form: forms.Form, rail: Rail, names: tuple[str, ...]) 
 @require_GET
 @console_view
 def rails(request, shop):
-    default_rails_ensure(shop=shop)  # a shop that never served a page gets the default one to start from
+    services.default_rails_ensure(shop=shop)  # a shop that never served a page gets the default one to start from
     return render(request, TEMPLATE, {"rows": _rows(request, shop)})
 
 

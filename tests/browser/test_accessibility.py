@@ -10,7 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from catalog.models import Item
-from homepage.services import default_rails_ensure
+from merchandising.services import default_rails_ensure
 from merchandising.services import adjustment_create, campaign_create, rail_update
 
 pytestmark = pytest.mark.browser

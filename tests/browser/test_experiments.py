@@ -1,7 +1,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from homepage.services import default_rails_ensure
+from merchandising.services import default_rails_ensure
 from merchandising.experiments.models import Experiment
 from merchandising.models import Rail
 from tests.experiments import experiment_outcomes

@@ -8,7 +8,7 @@ from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 
 from catalog.models import Item
-from homepage.services import default_rails_ensure
+from merchandising.services import default_rails_ensure
 from merchandising.models import Adjustment, Pin, Rail
 from merchandising.services import adjustment_create, campaign_create, pin_create
 

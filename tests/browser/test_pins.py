@@ -2,7 +2,7 @@ import pytest
 from playwright.sync_api import expect
 
 from catalog.models import Item, Shopper
-from homepage.services import default_rails_ensure
+from merchandising.services import default_rails_ensure
 
 pytestmark = pytest.mark.browser
 

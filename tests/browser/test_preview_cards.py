@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from catalog.models import Item
-from homepage.services import default_rails_ensure
+from merchandising.services import default_rails_ensure
 from merchandising.models import Rail
 from merchandising.services import draft_open, rules_change
 from tests.factories import ShopperFactory

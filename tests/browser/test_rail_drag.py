@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from homepage.services import default_rails_ensure
+from merchandising.services import default_rails_ensure
 from merchandising.models import AuditEntry
 
 pytestmark = pytest.mark.browser

@@ -2,7 +2,7 @@ import pytest
 from playwright.sync_api import expect
 
 from catalog.models import EventType, Item
-from homepage.services import default_rails_ensure
+from merchandising.services import default_rails_ensure
 from merchandising.services import rail_update
 from tests.factories import EventFactory, ShopperFactory
 

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from catalog.models import Event, Shopper
 from catalog.selectors import RAIL_TABLE
-from homepage.services import default_rails_ensure
+from merchandising.services import default_rails_ensure
 from merchandising.models import Rail
 from tests.factories import ItemFactory
 

@@ -12,7 +12,8 @@ from django.utils import timezone
 from catalog.models import Event, EventHour, EventType, RailHour
 from homepage.rollups import FLUSHING_KEY, PAGES_KEY, rollup_pages_flush
 from homepage.selectors import rail_click_through
-from homepage.services import default_rails_ensure, homepage_layout
+from homepage.services import homepage_layout
+from merchandising.services import default_rails_ensure
 from tests.factories import ItemFactory, ShopperFactory
 
 pytestmark = pytest.mark.django_db

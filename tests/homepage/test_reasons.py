@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import Item
-from homepage.services import default_rails_ensure
+from merchandising.services import default_rails_ensure
 from merchandising.models import Rail
 from merchandising.services import rail_update
 

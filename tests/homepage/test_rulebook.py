@@ -9,7 +9,8 @@ from catalog.models import Item
 from homepage.cache import rules_token
 from homepage.rulebook import rulebook
 from homepage.services import homepage_compose
-from merchandising.models import Block, Pin, Rail, RailKind
+from merchandising.models import Block, Pin, Rail
+from homepage.rules import RailKind
 from merchandising.services import rail_create
 
 pytestmark = pytest.mark.django_db

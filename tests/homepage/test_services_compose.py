@@ -8,8 +8,10 @@ from django.utils import timezone
 
 from catalog.models import Event, EventType, Item
 from homepage.defaults import DEFAULT_RAILS
-from homepage.services import default_rails_ensure, homepage_compose, recommendations_compose
-from merchandising.models import Rail, RailKind
+from homepage.services import homepage_compose, recommendations_compose
+from merchandising.services import default_rails_ensure
+from merchandising.models import Rail
+from homepage.rules import RailKind
 from merchandising.services import adjustment_create, rail_create, rail_update
 from recommender.models import Family
 from tests.factories import ItemFactory, ShopperFactory

@@ -1,6 +1,6 @@
 import pytest
 
-from homepage.services import default_rails_ensure
+from merchandising.services import default_rails_ensure
 from merchandising.models import Rail
 
 

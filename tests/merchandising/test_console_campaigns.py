@@ -8,8 +8,9 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import Item
-from homepage.services import default_rails_ensure
-from merchandising.models import Adjustment, AuditEntry, Campaign, Pin, Rail, RailKind
+from merchandising.services import default_rails_ensure
+from merchandising.models import Adjustment, AuditEntry, Campaign, Pin, Rail
+from homepage.rules import RailKind
 from merchandising.services import block_create, campaign_create
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@
 
 import pytest
 
-from homepage.services import default_rails_ensure
+from merchandising.services import default_rails_ensure
 from merchandising.models import AuditEntry, Membership, Rail
 from merchandising.services import rail_update
 from tests.factories import ItemFactory

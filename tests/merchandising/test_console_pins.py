@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import Item
-from homepage.services import default_rails_ensure
+from merchandising.services import default_rails_ensure
 from merchandising.models import AuditEntry, Pin
 from merchandising.services import draft_open, pin_create
 from tests.factories import ItemFactory

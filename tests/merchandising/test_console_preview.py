@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import Event, EventType, Item
-from homepage.services import Page, PageItem, PageRail, default_rails_ensure
+from homepage.services import Page, PageItem, PageRail
+from merchandising.services import default_rails_ensure
 from merchandising.models import AuditEntry, DraftChange, Rail
 from merchandising.selectors import page_marks
 from merchandising.services import campaign_create, draft_open, rule_delete, rules_change

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from homepage import cache
-from homepage.services import default_rails_ensure
+from merchandising.services import default_rails_ensure
 from merchandising.models import AuditEntry, Block, DraftChange, Pin, Rail
 from merchandising.selectors import open_draft
 from merchandising.services import (

@@ -10,7 +10,7 @@ from django.utils import timezone
 from catalog.models import ExperimentShopper
 from config.celery import app
 from config.queues import Queue
-from homepage.services import default_rails_ensure
+from merchandising.services import default_rails_ensure
 from merchandising.experiments.assignment import TrafficSlice, assign, shopper_arm
 from merchandising.experiments.models import Allocation, Experiment, Variant
 from merchandising.experiments.report import experiment_report

@@ -7,7 +7,7 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from homepage.services import default_rails_ensure
+from merchandising.services import default_rails_ensure
 from merchandising.experiments.models import Experiment, Variant
 from merchandising.experiments.report import experiment_report
 from merchandising.experiments.stats import cuped_adjust, welch_comparison

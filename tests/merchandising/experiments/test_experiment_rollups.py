@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from catalog.models import ExperimentDay, ExperimentShopper
 from homepage.rollups import FLUSHING_KEY, PAGES_KEY, rollup_pages_flush
-from homepage.services import default_rails_ensure
+from merchandising.services import default_rails_ensure
 from merchandising.experiments.assignment import shopper_arm
 from merchandising.experiments.models import Experiment, Variant
 from merchandising.experiments.rollups import (

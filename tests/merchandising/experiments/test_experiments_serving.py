@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import Shopper
-from homepage.services import default_rails_ensure
+from merchandising.services import default_rails_ensure
 from homepage.services.context import experiment_arm_served, page_context_build
 from merchandising.experiments.assignment import shopper_arm
 from merchandising.experiments.models import Experiment, Variant

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from catalog.models import Event
 from catalog.services import api_key_create
-from homepage.services import default_rails_ensure
+from merchandising.services import default_rails_ensure
 from merchandising.experiments.models import Experiment, Variant
 from merchandising.experiments.services import experiment_create, experiment_start, variant_add
 from merchandising.experiments.simulator import (
