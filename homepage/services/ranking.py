@@ -1,6 +1,7 @@
 """The steps that turn a rail's candidates into its slots: filter, blend, adjust, diversify, explore, pin."""
 
 import random
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -168,25 +169,36 @@ def _category_similarity(first: Item, second: Item) -> float:
 
 
 @dataclass
-class Caps:
-    per_category: int | None
-    per_brand: int | None
-    categories: dict[str, int] = field(default_factory=dict)
-    brands: dict[str, int] = field(default_factory=dict)
+class Cap:
+    """At most `limit` items that share a value of one item attribute (a category, a brand) in a rail. Items
+    with the attribute blank share nothing, so they are never capped."""
 
-    def allows(self, item: Item) -> bool:
-        return not self.category_full(item.category_path) and not self.brand_full(item.brand)
+    attribute: str
+    limit: int
+    counts: Counter = field(default_factory=Counter)
 
-    def category_full(self, category: str) -> bool:
-        return self.per_category is not None and self.categories.get(category, 0) >= self.per_category
-
-    def brand_full(self, brand: str) -> bool:
-        return self.per_brand is not None and bool(brand) and self.brands.get(brand, 0) >= self.per_brand
+    def full(self, value: str) -> bool:
+        return bool(value) and self.counts[value] >= self.limit
 
     def take(self, item: Item) -> None:
-        self.categories[item.category_path] = self.categories.get(item.category_path, 0) + 1
-        if item.brand:
-            self.brands[item.brand] = self.brands.get(item.brand, 0) + 1
+        value = getattr(item, self.attribute)
+        if value:
+            self.counts[value] += 1
+
+
+class Caps:
+    """A rail's caps: per category, per brand, each where the rail sets one."""
+
+    def __init__(self, per_category: int | None, per_brand: int | None):
+        limits = {"category_path": per_category, "brand": per_brand}
+        self.caps = [Cap(name, limit) for name, limit in limits.items() if limit is not None]
+
+    def allows(self, item: Item) -> bool:
+        return not any(cap.full(getattr(item, cap.attribute)) for cap in self.caps)
+
+    def take(self, item: Item) -> None:
+        for cap in self.caps:
+            cap.take(item)
 
 
 def diversity_rerank(context: PageContext, blend: Blend, *, count: int, diversity: float, caps: Caps) -> list[Slotted]:
@@ -203,13 +215,11 @@ def diversity_rerank(context: PageContext, blend: Blend, *, count: int, diversit
     score = (1.0 - diversity) * relevance
     penalty = np.zeros(len(pool))
     similarity = diversity * _similarity_matrix(context, pool, items) if diversity > 0 else None
-    # Rows by category and brand, only where the rail caps them.
-    by_category = _rows_by(map(attrgetter("category_path"), items)) if caps.per_category is not None else {}
-    by_brand = _rows_by(map(attrgetter("brand"), items)) if caps.per_brand is not None else {}
-    for rows in [rows for category, rows in by_category.items() if caps.category_full(category)]:
-        score[rows] = -np.inf
-    for rows in [rows for brand, rows in by_brand.items() if caps.brand_full(brand)]:
-        score[rows] = -np.inf
+    # For each cap, the pool's rows by their value of its attribute.
+    rows = [(cap, _rows_by(map(attrgetter(cap.attribute), items))) for cap in caps.caps]
+    for cap, by_value in rows:
+        for value in filter(cap.full, by_value):
+            score[by_value[value]] = -np.inf
     chosen = []
     while len(chosen) < count:
         marginal = score - penalty
@@ -220,11 +230,10 @@ def diversity_rerank(context: PageContext, blend: Blend, *, count: int, diversit
         chosen.append(blend.slotted(context, pick, diversity_penalty=float(penalty[pick])))
         caps.take(item)
         score[pick] = -np.inf
-        # Taking an item can only fill its own category's or brand's cap.
-        if caps.category_full(item.category_path):
-            score[by_category[item.category_path]] = -np.inf
-        if caps.brand_full(item.brand):
-            score[by_brand[item.brand]] = -np.inf
+        for cap, by_value in rows:  # taking an item can fill only the caps of its own values
+            value = getattr(item, cap.attribute)
+            if cap.full(value):
+                score[by_value[value]] = -np.inf
         if similarity is not None:
             np.maximum(penalty, similarity[pick], out=penalty)  # symmetric: the row is the column
     return chosen

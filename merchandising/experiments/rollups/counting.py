@@ -1,51 +1,29 @@
-"""Experiment rollups: each variant's outcomes per shop, experiment, day (UTC) and rail, and its distinct visitors
-and purchasers per day, kept as events are stored (catalog.signals.events_stored) so that a report never
-reads raw events.
+"""Events into the experiment rollups: the counted events read in chunks, each attributed to its shopper's
+variant and its rail (a purchase within its attribution window), and a batch's outcomes added to ExperimentDay
+and its distinct visitors and purchasers to ExperimentShopper, with CUPED's sums."""
 
-An event counts for the variant its shopper is assigned at the event's time (merchandising.experiments.
-assignment, over the experiments running then):
-- an event sent back with a string `request_id` in its context comes from a served page: its shopper is a
-  visitor that day;
-- a click or add-to-cart with a rail key counts on that rail;
-- a purchase counts when its shopper had such an event in the experiment within its attribution window
-  before it (the purchase itself included), on its rail or on rail "" without one; its revenue is its
-  quantity × the item's price; its shopper is a purchaser that day, with that revenue added to their day.
-Visitors and purchasers are distinct: a shopper's first visit (or attributed purchase) in a variant adds a row
-to ExperimentShopper and one to its day's count on rail ""; later ones add nothing. A purchaser's revenue is
-summed on their row, and what each purchase adds to the sum of purchasers' revenue squared goes to its day:
-a report reads days only, however many shoppers and events the shop has. Pages served are counted at serve
-time (homepage.rollups) on rail "" and per rail shown.
-
-An exposure that arrives after the purchase it precedes is found by a recount (`manage.py rollups_rebuild`)
-but not by the purchase's own batch: storefronts send events in order, and a recount settles the rest.
-"""
-
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import astuple, dataclass, field, fields
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db import connection, transaction
-from django.db.models import Q, Sum
+from django.db import connection
 
 from catalog.bounds import event_window
 from catalog.models import Event, EventType, ExperimentDay, ExperimentShopper, Item, Shop, Shopper
-from catalog.rollups import (
-    RAIL_OF_EVENT, REVENUE_OF_EVENT, event_rollups_rebuild, rollups_lock_exclusive, rollups_lock_shared,
-)
+from catalog.rollups import RAIL_OF_EVENT, REVENUE_OF_EVENT
 from catalog.selectors import sql_rows
 
-from .assignment import TrafficSlice, assign, variant_shares
-from .models import Allocation, Experiment, Variant
+from ..models import Experiment
+from .placement import _arm_at, _Started
 
 COUNTED_TYPES = (EventType.IMPRESSION, EventType.CLICK, EventType.ADD_TO_CART, EventType.PURCHASE)
 # CUPED adjusts the per-visitor metrics by the same metric over these days before the start.
 CUPED_METRICS = (Experiment.Metric.CONVERSION, Experiment.Metric.REVENUE_PER_VISITOR)
 PRE_DAYS = 28
 RECOUNT_CHUNK = 5000
-
 _EVENTS_READ = f"""
     SELECT e.id, e.shopper_id, s.external_id, e.type, e.occurred_at,
            jsonb_typeof(e.context -> 'request_id') = 'string' AS exposure,
@@ -112,41 +90,6 @@ _CROSS_ADD = f"""
     WHERE kept.shop_id = %s AND kept.outcome = 'visit' AND kept.experiment_id = batch.experiment_id
       AND kept.variant = batch.variant AND kept.shopper_id = batch.shopper_id
 """
-# Before a shopper's rows go: each day that counted them counts them no more, nor their revenue.
-_SHOPPER_UNCOUNT = f"""
-    UPDATE {ExperimentDay._meta.db_table} AS day SET
-        visitors = day.visitors - gone.visitors, purchasers = day.purchasers - gone.purchasers,
-        revenue = day.revenue - gone.revenue, revenue_squares = day.revenue_squares - gone.squares,
-        pre_sum = day.pre_sum - gone.pre_sum, pre_squares = day.pre_squares - gone.pre_squares,
-        pre_cross = day.pre_cross - gone.pre_cross
-    FROM (
-        SELECT shop_id, experiment_id, variant, first_day, count(*) FILTER (WHERE outcome = 'visit') AS visitors,
-               count(*) FILTER (WHERE outcome = 'purchase') AS purchasers, sum(revenue) AS revenue,
-               sum(revenue * revenue) AS squares, sum(pre_value) AS pre_sum, sum(pre_value * pre_value) AS pre_squares,
-               sum("cross") AS pre_cross
-        FROM {ExperimentShopper._meta.db_table} WHERE shop_id = %(shop)s AND shopper_id = %(shopper)s GROUP BY 1, 2, 3, 4
-    ) gone
-    WHERE day.shop_id = gone.shop_id AND day.experiment_id = gone.experiment_id AND day.variant = gone.variant
-      AND day.day = gone.first_day AND day.rail = ''
-"""
-
-
-@dataclass(frozen=True)
-class _Started:
-    """An experiment that has run, as assignment needs it: its slice under each allocation it has had (from
-    when on), and its variants' keys in share order."""
-
-    experiment: Experiment
-    slices: tuple[tuple[datetime, TrafficSlice], ...]
-    variant_keys: tuple[str, ...]
-
-    def running_at(self, at: datetime) -> bool:
-        return self.experiment.started_at <= at and (self.experiment.ended_at is None or at < self.experiment.ended_at)
-
-    def slice_at(self, at: datetime) -> TrafficSlice:
-        """The slice whose shares placed shoppers at `at`: the latest allocation from before it, else the first."""
-        index = bisect_right([since for since, _ in self.slices], at) - 1
-        return self.slices[max(index, 0)][1]
 
 
 @dataclass
@@ -174,51 +117,6 @@ class _Shopped:
 
     day: date
     revenue: Decimal = field(default_factory=Decimal)
-
-
-def _slices(experiment: Experiment, variants: list[Variant], allocations: list[Allocation]) -> tuple[tuple[datetime, TrafficSlice], ...]:
-    def at(shares: tuple[float, ...]) -> TrafficSlice:
-        return TrafficSlice(
-            experiment_id=experiment.pk, offset=experiment.traffic_offset, share=experiment.traffic_share, variant_shares=shares,
-        )
-
-    if not allocations:  # started before allocations were recorded: its shares never moved
-        return ((experiment.started_at, at(variant_shares(variants, None))),)
-    return tuple((allocation.since, at(variant_shares(variants, allocation))) for allocation in allocations)
-
-
-def _started(shop: Shop) -> list[_Started]:
-    experiments = list(
-        Experiment.objects.filter(shop=shop, started_at__isnull=False, traffic_offset__isnull=False).order_by("traffic_offset", "pk")
-    )
-    if not experiments:
-        return []
-    variants: dict[int, list[Variant]] = defaultdict(list)
-    # In pk order, as assignment serves them.
-    for variant in Variant.objects.filter(experiment__in=experiments).order_by("pk"):
-        variants[variant.experiment_id].append(variant)
-    allocations: dict[int, list[Allocation]] = defaultdict(list)
-    for allocation in Allocation.objects.filter(experiment__in=experiments).order_by("since"):
-        allocations[allocation.experiment_id].append(allocation)
-    return [
-        _Started(
-            experiment=experiment,
-            slices=_slices(experiment, variants[experiment.pk], allocations[experiment.pk]),
-            variant_keys=tuple(variant.key for variant in variants[experiment.pk]),
-        )
-        for experiment in experiments
-        if variants[experiment.pk]
-    ]
-
-
-def _arm_at(shop: Shop, started: list[_Started], shopper_external_id: str, at: datetime) -> tuple[_Started, str] | None:
-    running = [one for one in started if one.running_at(at)]
-    found = assign(shop_id=shop.pk, shopper_external_id=shopper_external_id, slices=[one.slice_at(at) for one in running])
-    if found is None:
-        return None
-    experiment_id, index = found
-    placed = next(one for one in running if one.experiment.pk == experiment_id)
-    return placed, placed.variant_keys[index]
 
 
 def _exposures(shop: Shop, purchases: list[tuple], longest_window: timedelta) -> dict[int, list[datetime]]:
@@ -356,12 +254,6 @@ def _cross_count(shop: Shop, grown: dict[tuple[int, str, int], tuple[date, Decim
         cursor.execute(_CROSS_ADD, [*([key[part] for key in keys] for part in range(3)), [added[key] for key in keys], shop.pk])
 
 
-def shopper_uncount(*, shop: Shop, shopper: Shopper) -> None:
-    """Take an erased shopper out of the experiment counts, before their rows are deleted."""
-    with connection.cursor() as cursor:
-        cursor.execute(_SHOPPER_UNCOUNT, {"shop": shop.pk, "shopper": shopper.pk})
-
-
 def _events(shop: Shop, started: list[_Started], *, event_ids: Sequence[int] | None) -> Iterator[list[tuple]]:
     """The shop's counted events, these or all of them since its first experiment started, in chunks."""
     earliest, latest = event_window()
@@ -379,138 +271,3 @@ def _events(shop: Shop, started: list[_Started], *, event_ids: Sequence[int] | N
             return
         yield chunk
         after = chunk[-1][0]
-
-
-def experiment_rollups_add(*, shop: Shop, event_ids: Sequence[int]) -> None:
-    """Add these newly stored events of the shop to its experiment rollups, in the transaction that stored them."""
-    started = _started(shop)
-    if not started or not event_ids:
-        return
-    rollups_lock_shared(shop_id=shop.pk)
-    for rows in _events(shop, started, event_ids=event_ids):
-        _count(shop, started, rows)
-
-
-def experiment_rollups_rebuild(*, shop: Shop) -> None:
-    """Recount the shop's experiment rollups from its events, keeping the pages served; the caller holds the
-    shop's exclusive rollup lock (catalog.rollups.rollups_lock_exclusive) in a transaction."""
-    ExperimentShopper.objects.filter(shop=shop).delete()
-    ExperimentDay.objects.filter(shop=shop, pages=0).delete()
-    ExperimentDay.objects.filter(shop=shop).update(
-        clicks=0, add_to_carts=0, purchases=0, revenue=0, visitors=0, purchasers=0, revenue_squares=0, pre_sum=0,
-        pre_squares=0, pre_cross=0,
-    )
-    started = _started(shop)
-    if started:
-        for rows in _events(shop, started, event_ids=None):
-            _count(shop, started, rows)
-
-
-@dataclass(frozen=True)
-class VariantTotals:
-    variant: str
-    pages: int
-    visitors: int
-    clicks: int
-    add_to_carts: int
-    purchasers: int
-    purchases: int
-    revenue: Decimal
-
-
-_DAY_SUMS = ("pages", "visitors", "clicks", "add_to_carts", "purchasers", "purchases", "revenue")
-
-
-def _nothing_counted() -> dict:
-    return {"pages": 0, "visitors": 0, "clicks": 0, "add_to_carts": 0, "purchasers": 0, "purchases": 0, "revenue": Decimal(0)}
-
-
-def _experiment_days(experiment: Experiment):
-    return ExperimentDay.objects.filter(shop_id=experiment.shop_id, experiment_id=experiment.pk)
-
-
-def experiment_variant_days(*, experiment: Experiment) -> list[tuple[date, list[VariantTotals]]]:
-    """Each variant's totals from the experiment's start through each day with counts, in the variants' order:
-    what its report judges and charts. A shopper is a visitor (or purchaser) from the first day they were one."""
-    keys = list(experiment.variants.order_by("pk").values_list("key", flat=True))
-    added: dict[date, dict[str, dict]] = defaultdict(dict)
-    for row in _experiment_days(experiment).values("day", "variant").annotate(
-        pages=Sum("pages", filter=Q(rail="")), **{name: Sum(name) for name in _DAY_SUMS if name != "pages"},
-    ):
-        added[row["day"]][row["variant"]] = row
-    running = {key: _nothing_counted() for key in keys}
-    cumulative = []
-    for day in sorted(added):
-        for key in keys:
-            for name in _DAY_SUMS:
-                running[key][name] += added[day].get(key, {}).get(name) or 0
-        cumulative.append((day, [VariantTotals(variant=key, **running[key]) for key in keys]))
-    return cumulative
-
-
-def totals_through_last_day(days: list[tuple[date, list[VariantTotals]]], keys: Sequence[str]) -> list[VariantTotals]:
-    """The totals of experiment_variant_days' last day, or nothing counted for each of these variant keys."""
-    return days[-1][1] if days else [VariantTotals(variant=key, **_nothing_counted()) for key in keys]
-
-
-def experiment_variant_totals(*, experiment: Experiment) -> list[VariantTotals]:
-    """Each variant's totals over the experiment's days, in the variants' order."""
-    keys = list(experiment.variants.order_by("pk").values_list("key", flat=True))
-    return totals_through_last_day(experiment_variant_days(experiment=experiment), keys)
-
-
-def experiment_revenue_sums(*, experiment: Experiment) -> dict[str, tuple[Decimal, Decimal]]:
-    """Per variant key, the sum of its purchasers' revenue over the experiment and the sum of each purchaser's
-    revenue squared: with the visitors' count, the moments of revenue per visitor."""
-    rows = _experiment_days(experiment).values("variant").annotate(total=Sum("revenue"), squares=Sum("revenue_squares"))
-    return {row["variant"]: (row["total"], row["squares"]) for row in rows if row["total"] or row["squares"]}
-
-
-def experiment_pre_sums(*, experiment: Experiment) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
-    """Per variant key, CUPED's sums over its visitors: of the covariate x, of x squared and of x times the metric."""
-    rows = _experiment_days(experiment).values("variant").annotate(
-        total=Sum("pre_sum"), squares=Sum("pre_squares"), cross=Sum("pre_cross"),
-    )
-    return {row["variant"]: (row["total"], row["squares"], row["cross"]) for row in rows}
-
-
-@dataclass(frozen=True)
-class RailTotals:
-    """One variant's outcomes on one rail: the pages that showed it, and the clicks and add-to-carts it got."""
-
-    variant: str
-    pages: int
-    clicks: int
-    add_to_carts: int
-
-    @property
-    def click_through(self) -> float | None:
-        return self.clicks / self.pages if self.pages else None
-
-
-def experiment_rail_totals(*, experiment: Experiment) -> dict[str, list[RailTotals]]:
-    """Per rail key, each variant's totals on it over the experiment, in the variants' order."""
-    keys = list(experiment.variants.order_by("pk").values_list("key", flat=True))
-    rows = (
-        _experiment_days(experiment).exclude(rail="")
-        .values("rail", "variant").annotate(pages=Sum("pages"), clicks=Sum("clicks"), add_to_carts=Sum("add_to_carts"))
-    )
-    found: dict[str, dict[str, dict]] = defaultdict(dict)
-    for row in rows:
-        found[row["rail"]][row["variant"]] = row
-    return {
-        rail: [
-            RailTotals(variant=key, **{name: by_variant.get(key, {}).get(name) or 0 for name in ("pages", "clicks", "add_to_carts")})
-            for key in keys
-        ]
-        for rail, by_variant in sorted(found.items())
-    }
-
-
-def rollups_rebuild(*, shop: Shop) -> None:
-    """Recount every rollup of the shop from its stored events (pages served, which no event records, are kept),
-    while its batches wait: one that commits meanwhile is counted once, by the recount or after it."""
-    with transaction.atomic():
-        rollups_lock_exclusive(shop_id=shop.pk)
-        event_rollups_rebuild(shop=shop)
-        experiment_rollups_rebuild(shop=shop)
