@@ -30,10 +30,9 @@ from django.utils import timezone
 from catalog.models import Item
 from catalog.services import api_key_authenticate, event_batch_ingest
 from homepage.services import homepage_serve, shoppers_recently_active
-from merchandising.services import default_rails_ensure
 from merchandising.experiments.models import Variant
 from merchandising.experiments.services import experiment_create, experiment_start, experiment_stop, variant_add
-from merchandising.services import draft_discard, draft_open, rules_change
+from merchandising.services import default_rails_ensure, draft_discard, draft_open, rules_change
 shop = api_key_authenticate(raw_key={key!r}).shop
 shoppers = [s.external_id for s in shoppers_recently_active(shop=shop, days=settings.VITRINE_PRECOMPUTE_DAYS, limit={shoppers})]
 items = list(Item.objects.filter(shop=shop, available=True).values_list("external_id", flat=True))

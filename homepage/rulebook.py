@@ -16,7 +16,16 @@ from datetime import datetime
 from catalog.models import Shop
 
 from .cache import ProcessCopies, rules_changes_silenced, rules_token
-from .rules import AdjustmentRule, BlockRule, CampaignRule, PinRule, RailKind, RailRule, RuleRows, rule_store
+from .rules import (
+    AdjustmentRule,
+    BlockRule,
+    CampaignRule,
+    PinRule,
+    RailKind,
+    RailRule,
+    RuleRows,
+    rule_store,
+)
 
 MAX_SHOPS = 16
 

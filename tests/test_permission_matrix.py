@@ -16,11 +16,16 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from merchandising.services import default_rails_ensure
 from merchandising.experiments.services import experiment_create
 from merchandising.models import AuditEntry
+from merchandising.services import default_rails_ensure
 from merchandising.services.drafts import draft_open, rules_change
-from merchandising.services.rules import adjustment_create, block_create, campaign_create, pin_create
+from merchandising.services.rules import (
+    adjustment_create,
+    block_create,
+    campaign_create,
+    pin_create,
+)
 from recommender.models import Family
 from recommender.services import training_versions_create
 from tests.factories import EventFactory, ItemFactory, ShopperFactory

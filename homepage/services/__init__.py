@@ -8,7 +8,12 @@ from .compose import (
     recommendations_compose,
 )
 from .precompute import homepages_precompute, shoppers_recently_active
-from .serve import homepage_layout, homepage_serve, recommendations_serve, similar_items_serve
+from .serve import (
+    homepage_layout,
+    homepage_serve,
+    recommendations_serve,
+    similar_items_serve,
+)
 from .similar import similar_items
 from .warm import serving_warm
 

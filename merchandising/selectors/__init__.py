@@ -1,26 +1,26 @@
 """The console's reads, one module per concern; every name is here too, so views read `selectors.x`."""
 
 from ..lookups import MERCHANDISER_GROUP, open_draft, rule_items_matched
-from .shops import (
-    ITEM_SEARCH_LIMIT,
-    TARGET_VALUES_LIMIT,
-    catalog_brands,
-    catalog_categories,
-    items_search,
-    shop_counts,
-    shops_for_user,
-    user_can_enter_console,
-)
 from .audit import (
     audit_entries,
     audit_filter_choices,
 )
-from .shoppers import (
-    SHOPPER_SEARCH_LIMIT,
-    shopper_events_recent,
-    shopper_find,
-    shopper_tags,
-    shoppers_search,
+from .campaigns import (
+    campaign_get,
+    campaign_pins,
+    campaign_rails,
+    campaign_status,
+    campaigns_listed,
+)
+from .overview import (
+    MARKED_ACTIONS,
+    DayEvents,
+    DayOutcomes,
+    MarkedChange,
+    events_per_day,
+    marked_changes,
+    outcomes_per_day,
+    rail_titles,
 )
 from .preview import (
     ItemMarks,
@@ -31,22 +31,6 @@ from .preview import (
     rail_preview,
     rules_read,
 )
-from .overview import (
-    DayEvents,
-    DayOutcomes,
-    MARKED_ACTIONS,
-    MarkedChange,
-    events_per_day,
-    marked_changes,
-    outcomes_per_day,
-    rail_titles,
-)
-from .versions import (
-    VERSION_HISTORY,
-    model_version,
-    model_version_latest,
-    model_versions,
-)
 from .rails import (
     PINS_ENDED_SHOWN_DAYS,
     console_rails,
@@ -55,25 +39,41 @@ from .rails import (
     rail_key_free,
 )
 from .rules import (
-    RULES_ENDED_SHOWN_DAYS,
     RULE_IMPACT_SAMPLE,
     RULE_KINDS,
+    RULES_ENDED_SHOWN_DAYS,
+    STATUS_ORDER,
     RailEmptied,
     RuleImpact,
     RuleRow,
-    STATUS_ORDER,
     rule_get,
     rule_impact,
     rule_row,
     rule_status,
     rules_listed,
 )
-from .campaigns import (
-    campaign_get,
-    campaign_pins,
-    campaign_rails,
-    campaign_status,
-    campaigns_listed,
+from .shoppers import (
+    SHOPPER_SEARCH_LIMIT,
+    shopper_events_recent,
+    shopper_find,
+    shopper_tags,
+    shoppers_search,
+)
+from .shops import (
+    ITEM_SEARCH_LIMIT,
+    TARGET_VALUES_LIMIT,
+    catalog_brands,
+    catalog_categories,
+    items_search,
+    shop_counts,
+    shops_for_user,
+    user_can_enter_console,
+)
+from .versions import (
+    VERSION_HISTORY,
+    model_version,
+    model_version_latest,
+    model_versions,
 )
 
 __all__ = [

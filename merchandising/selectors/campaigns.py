@@ -5,9 +5,9 @@ from datetime import datetime
 from django.db.models import Count
 
 from catalog.models import Shop
+from homepage.rules import RailKind
 
 from ..models import Campaign, Draft, Pin, Rail
-from homepage.rules import RailKind
 from .preview import rules_read
 
 

@@ -10,7 +10,6 @@ from homepage.rules import RuleRows
 
 from ..models import Adjustment, Block, Campaign, Pin, Rail
 
-
 PINS_ENDED_SHOWN_DAYS = 30
 
 

@@ -10,9 +10,10 @@ import string
 
 from django.core.exceptions import ValidationError
 
+from homepage.rules import TITLE_PLACEHOLDERS
+
 from ..lookups import rule_items_matched
 from ..models import Adjustment, Block, Campaign, Pin, Rail, Scheduled
-from homepage.rules import TITLE_PLACEHOLDERS
 
 
 def _overlaps(rule: Scheduled, other: Scheduled) -> bool:

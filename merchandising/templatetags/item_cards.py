@@ -2,8 +2,8 @@
 
 from django import template
 
-from homepage.services import PageItem
 from homepage.rules import RailKind
+from homepage.services import PageItem
 
 register = template.Library()
 

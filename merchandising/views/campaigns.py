@@ -12,13 +12,13 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from homepage.defaults import DEFAULT_RAILS
+from homepage.rules import RailKind
 from homepage.services import homepage_compose
 
 from .. import selectors
 from ..console import changed_response, console_change, console_view
 from ..forms.campaigns import CampaignForm, CampaignPinForm, PreviewForm
 from ..models import Campaign
-from homepage.rules import RailKind
 from .rules import refusal_form, rule_form, rule_lists_context, rule_targets_context
 
 # Drafts replay their operations by the rows' ids: a campaign made inside a draft has no id a later edit

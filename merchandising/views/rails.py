@@ -13,7 +13,13 @@ from catalog.models import Shop
 
 from .. import selectors, services
 from ..console import changed_response, console_change, console_view
-from ..forms.rails import RailBasicsForm, RailEnabledForm, RailMoveForm, RailOrderForm, RailRankingForm
+from ..forms.rails import (
+    RailBasicsForm,
+    RailEnabledForm,
+    RailMoveForm,
+    RailOrderForm,
+    RailRankingForm,
+)
 from ..models import Rail
 
 TEMPLATE = "merchandising/rails.html"

@@ -10,8 +10,12 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from catalog.models import Item
-from merchandising.services import default_rails_ensure
-from merchandising.services import adjustment_create, campaign_create, rail_update
+from merchandising.services import (
+    adjustment_create,
+    campaign_create,
+    default_rails_ensure,
+    rail_update,
+)
 
 pytestmark = pytest.mark.browser
 

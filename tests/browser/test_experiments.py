@@ -1,9 +1,9 @@
 import pytest
 from playwright.sync_api import expect
 
-from merchandising.services import default_rails_ensure
 from merchandising.experiments.models import Experiment
 from merchandising.models import Rail
+from merchandising.services import default_rails_ensure
 from tests.experiments import experiment_outcomes
 
 pytestmark = pytest.mark.browser

@@ -8,9 +8,13 @@ from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
 
 from catalog.models import Item
-from merchandising.services import default_rails_ensure
 from merchandising.models import Adjustment, Pin, Rail
-from merchandising.services import adjustment_create, campaign_create, pin_create
+from merchandising.services import (
+    adjustment_create,
+    campaign_create,
+    default_rails_ensure,
+    pin_create,
+)
 
 pytestmark = pytest.mark.browser
 

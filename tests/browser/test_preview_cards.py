@@ -7,9 +7,8 @@ import pytest
 from playwright.sync_api import expect
 
 from catalog.models import Item
-from merchandising.services import default_rails_ensure
 from merchandising.models import Rail
-from merchandising.services import draft_open, rules_change
+from merchandising.services import default_rails_ensure, draft_open, rules_change
 from tests.factories import ShopperFactory
 from tests.homepage.helpers import embed_by_category, record
 

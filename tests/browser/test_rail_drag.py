@@ -3,8 +3,8 @@
 import pytest
 from playwright.sync_api import expect
 
-from merchandising.services import default_rails_ensure
 from merchandising.models import AuditEntry
+from merchandising.services import default_rails_ensure
 
 pytestmark = pytest.mark.browser
 

@@ -2,8 +2,7 @@ import pytest
 from playwright.sync_api import expect
 
 from catalog.models import EventType, Item
-from merchandising.services import default_rails_ensure
-from merchandising.services import rail_update
+from merchandising.services import default_rails_ensure, rail_update
 from tests.factories import EventFactory, ShopperFactory
 
 pytestmark = pytest.mark.browser

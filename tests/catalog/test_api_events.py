@@ -5,8 +5,8 @@ from django.utils import timezone
 
 from catalog.models import Event, Shopper
 from catalog.selectors import RAIL_TABLE
-from merchandising.services import default_rails_ensure
 from merchandising.models import Rail
+from merchandising.services import default_rails_ensure
 from tests.factories import ItemFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,9 +4,8 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import Item
-from merchandising.services import default_rails_ensure
 from merchandising.models import Rail
-from merchandising.services import rail_update
+from merchandising.services import default_rails_ensure, rail_update
 
 pytestmark = pytest.mark.django_db
 

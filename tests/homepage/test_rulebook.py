@@ -8,9 +8,9 @@ from django.utils import timezone
 from catalog.models import Item
 from homepage.cache import rules_token
 from homepage.rulebook import rulebook
+from homepage.rules import RailKind
 from homepage.services import homepage_compose
 from merchandising.models import Block, Pin, Rail
-from homepage.rules import RailKind
 from merchandising.services import rail_create
 
 pytestmark = pytest.mark.django_db

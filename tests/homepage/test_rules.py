@@ -5,11 +5,17 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from catalog.models import EventType, Item
+from homepage.rules import RailKind
 from homepage.services import homepage_compose
 from homepage.snapshot import catalog_snapshot_recheck
 from merchandising.models import Campaign
-from homepage.rules import RailKind
-from merchandising.services import adjustment_create, block_create, campaign_create, pin_create, rail_create
+from merchandising.services import (
+    adjustment_create,
+    block_create,
+    campaign_create,
+    pin_create,
+    rail_create,
+)
 from tests.factories import ShopperFactory
 from tests.homepage.helpers import record
 

@@ -8,14 +8,17 @@ from django.utils import timezone
 
 from catalog.models import Event, EventType, Item
 from homepage.defaults import DEFAULT_RAILS
-from homepage.services import homepage_compose, recommendations_compose
-from merchandising.services import default_rails_ensure
-from merchandising.models import Rail
 from homepage.rules import RailKind
-from merchandising.services import adjustment_create, rail_create, rail_update
+from homepage.services import homepage_compose, recommendations_compose
+from merchandising.models import Rail
+from merchandising.services import (
+    adjustment_create,
+    default_rails_ensure,
+    rail_create,
+    rail_update,
+)
 from recommender.models import Family
 from tests.factories import ItemFactory, ShopperFactory
-
 from tests.homepage.helpers import embed_by_category, record
 
 pytestmark = pytest.mark.django_db
@@ -96,6 +99,16 @@ def test_category_and_brand_caps_hold(ranked_shop):
     assert max(Counter(entry.item.category_path for entry in items).values()) <= 3
     assert max(Counter(entry.item.brand for entry in items).values()) <= 1
     assert len(items) == 6  # two brands a category, one item each
+
+
+def test_items_without_a_brand_share_no_brand_cap(ranked_shop):
+    Item.objects.filter(shop=ranked_shop, category_path="Makeup > Lips").update(brand="")
+    _only_rail(ranked_shop, size=12, max_per_brand=1)
+
+    items = homepage_compose(shop=ranked_shop, shopper=None).rails[0].items
+
+    assert sum(entry.item.brand == "" for entry in items) == 4  # every unbranded lip item
+    assert len(items) == 8  # and one item of each of the four other brands
 
 
 def test_the_exploration_share_holds_and_goes_to_rarely_shown_items(ranked_shop):

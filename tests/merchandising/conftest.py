@@ -1,7 +1,7 @@
 import pytest
 
-from merchandising.services import default_rails_ensure
 from merchandising.models import Rail
+from merchandising.services import default_rails_ensure
 
 
 @pytest.fixture

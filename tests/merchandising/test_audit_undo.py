@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from merchandising.services import default_rails_ensure
 from merchandising.models import AuditEntry, Pin, Rail
 from merchandising.services import (
     FieldChange,
     RevertRefused,
     audit_diff,
     audit_entry_revert,
+    default_rails_ensure,
     draft_open,
     draft_publish,
     draft_rollback,

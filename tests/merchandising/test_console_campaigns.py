@@ -8,10 +8,9 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import Item
-from merchandising.services import default_rails_ensure
-from merchandising.models import Adjustment, AuditEntry, Campaign, Pin, Rail
 from homepage.rules import RailKind
-from merchandising.services import block_create, campaign_create
+from merchandising.models import Adjustment, AuditEntry, Campaign, Pin, Rail
+from merchandising.services import block_create, campaign_create, default_rails_ensure
 
 pytestmark = pytest.mark.django_db
 

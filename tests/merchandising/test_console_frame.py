@@ -2,9 +2,8 @@
 
 import pytest
 
-from merchandising.services import default_rails_ensure
 from merchandising.models import AuditEntry, Membership, Rail
-from merchandising.services import rail_update
+from merchandising.services import default_rails_ensure, rail_update
 from tests.factories import ItemFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,11 +9,16 @@ from django.utils import timezone
 
 from catalog.models import Event, EventType
 from homepage.rollups import FLUSHING_KEY, PAGES_KEY, rollup_pages_flush
-from merchandising.services import default_rails_ensure
 from merchandising import selectors
-from merchandising.models import AuditEntry, Draft
-from merchandising.services import draft_open, draft_publish, model_version_serve, rules_change
 from merchandising.experiments.rollups import rollups_rebuild
+from merchandising.models import AuditEntry, Draft
+from merchandising.services import (
+    default_rails_ensure,
+    draft_open,
+    draft_publish,
+    model_version_serve,
+    rules_change,
+)
 from recommender.models import Family, ModelVersion
 from tests.factories import ItemFactory, ShopperFactory
 

@@ -6,9 +6,8 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import Item
-from merchandising.services import default_rails_ensure
 from merchandising.models import AuditEntry, Pin
-from merchandising.services import draft_open, pin_create
+from merchandising.services import default_rails_ensure, draft_open, pin_create
 from tests.factories import ItemFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,10 +9,15 @@ from django.utils import timezone
 
 from catalog.models import Event, EventType, Item
 from homepage.services import Page, PageItem, PageRail
-from merchandising.services import default_rails_ensure
 from merchandising.models import AuditEntry, DraftChange, Rail
 from merchandising.selectors import page_marks
-from merchandising.services import campaign_create, draft_open, rule_delete, rules_change
+from merchandising.services import (
+    campaign_create,
+    default_rails_ensure,
+    draft_open,
+    rule_delete,
+    rules_change,
+)
 from tests.factories import ShopperFactory
 from tests.homepage.helpers import embed_by_category, record
 

@@ -4,11 +4,11 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from homepage import cache
-from merchandising.services import default_rails_ensure
 from merchandising.models import AuditEntry, Block, DraftChange, Pin, Rail
 from merchandising.selectors import open_draft
 from merchandising.services import (
     DraftConflict,
+    default_rails_ensure,
     draft_applied,
     draft_change_remove,
     draft_discard,

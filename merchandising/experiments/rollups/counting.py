@@ -12,7 +12,15 @@ from decimal import Decimal
 from django.db import connection
 
 from catalog.bounds import event_window
-from catalog.models import Event, EventType, ExperimentDay, ExperimentShopper, Item, Shop, Shopper
+from catalog.models import (
+    Event,
+    EventType,
+    ExperimentDay,
+    ExperimentShopper,
+    Item,
+    Shop,
+    Shopper,
+)
 from catalog.rollups import RAIL_OF_EVENT, REVENUE_OF_EVENT
 from catalog.selectors import sql_rows
 

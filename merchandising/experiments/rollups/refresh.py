@@ -6,7 +6,11 @@ from collections.abc import Sequence
 from django.db import connection, transaction
 
 from catalog.models import ExperimentDay, ExperimentShopper, Shop, Shopper
-from catalog.rollups import event_rollups_rebuild, rollups_lock_exclusive, rollups_lock_shared
+from catalog.rollups import (
+    event_rollups_rebuild,
+    rollups_lock_exclusive,
+    rollups_lock_shared,
+)
 
 from .counting import _count, _events
 from .placement import _started

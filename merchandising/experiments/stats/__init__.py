@@ -13,9 +13,21 @@ fixed seed, so the same data always yields the same report.
 from .bandit import thompson_shares
 from .common import ExpectedLoss, Interval
 from .cuped import CupedSums, cuped_adjust, cuped_sums_adjust
-from .means import Moments, bootstrap_comparison, means_expected_loss, welch_comparison, welch_moments_comparison
+from .means import (
+    Moments,
+    bootstrap_comparison,
+    means_expected_loss,
+    welch_comparison,
+    welch_moments_comparison,
+)
 from .planning import days_needed, sample_size_per_variant
-from .rates import EXACT_MAX_TERMS, RateCounts, expected_loss, probability_to_beat, relative_lift
+from .rates import (
+    EXACT_MAX_TERMS,
+    RateCounts,
+    expected_loss,
+    probability_to_beat,
+    relative_lift,
+)
 from .srm import SampleRatioCheck, sample_ratio_mismatch
 from .wording import decision_text, signed_percent
 

@@ -10,12 +10,16 @@ from django.utils import timezone
 from catalog.models import ExperimentShopper
 from config.celery import app
 from config.queues import Queue
-from merchandising.services import default_rails_ensure
 from merchandising.experiments.assignment import TrafficSlice, assign, shopper_arm
 from merchandising.experiments.models import Allocation, Experiment, Variant
 from merchandising.experiments.report import experiment_report
 from merchandising.experiments.rollups import experiment_variant_totals, rollups_rebuild
-from merchandising.experiments.services import experiment_create, experiment_start, variant_add
+from merchandising.experiments.services import (
+    experiment_create,
+    experiment_start,
+    variant_add,
+)
+from merchandising.services import default_rails_ensure
 from merchandising.tasks import bandits_reallocate_task
 from tests.experiments import experiment_outcomes
 from tests.factories import ItemFactory

@@ -7,12 +7,11 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from merchandising.services import default_rails_ensure
 from merchandising.experiments.models import Experiment, Variant
 from merchandising.experiments.report import experiment_report
 from merchandising.experiments.stats import cuped_adjust, welch_comparison
 from merchandising.models import AuditEntry, Draft, Rail
-from merchandising.services import draft_open, rules_change
+from merchandising.services import default_rails_ensure, draft_open, rules_change
 from recommender.models import Family, ModelVersion
 from tests.experiments import experiment_outcomes
 

@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from catalog.models import ExperimentDay, ExperimentShopper
 from homepage.rollups import FLUSHING_KEY, PAGES_KEY, rollup_pages_flush
-from merchandising.services import default_rails_ensure
 from merchandising.experiments.assignment import shopper_arm
 from merchandising.experiments.models import Experiment, Variant
 from merchandising.experiments.rollups import (
@@ -21,7 +20,12 @@ from merchandising.experiments.rollups import (
     experiment_variant_days,
     experiment_variant_totals,
 )
-from merchandising.experiments.services import experiment_create, experiment_start, variant_add
+from merchandising.experiments.services import (
+    experiment_create,
+    experiment_start,
+    variant_add,
+)
+from merchandising.services import default_rails_ensure
 from tests.experiments import experiment_outcomes
 from tests.factories import ItemFactory
 

@@ -5,7 +5,6 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import Shopper
-from merchandising.services import default_rails_ensure
 from homepage.services.context import experiment_arm_served, page_context_build
 from merchandising.experiments.assignment import shopper_arm
 from merchandising.experiments.models import Experiment, Variant
@@ -17,7 +16,7 @@ from merchandising.experiments.services import (
     variant_add,
 )
 from merchandising.models import Rail
-from merchandising.services import draft_open, rules_change
+from merchandising.services import default_rails_ensure, draft_open, rules_change
 from recommender.models import Family, ModelVersion
 from recommender.services import version_promote
 

@@ -10,9 +10,12 @@ from django.core.management import CommandError, call_command
 
 from catalog.models import Event
 from catalog.services import api_key_create
-from merchandising.services import default_rails_ensure
 from merchandising.experiments.models import Experiment, Variant
-from merchandising.experiments.services import experiment_create, experiment_start, variant_add
+from merchandising.experiments.services import (
+    experiment_create,
+    experiment_start,
+    variant_add,
+)
 from merchandising.experiments.simulator import (
     Behaviour,
     PreferenceModel,
@@ -23,6 +26,7 @@ from merchandising.experiments.simulator import (
     rate_parse,
     visit_events,
 )
+from merchandising.services import default_rails_ensure
 
 CATEGORIES = {"lip-1": "Makeup > Lips", "lip-2": "Makeup > Lips", "lip-3": "Makeup > Lips",
               "nail-1": "Makeup > Nails", "nail-2": "Makeup > Nails", "face-1": "Skin Care > Face"}
