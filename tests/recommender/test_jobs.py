@@ -138,8 +138,9 @@ def test_an_interrupted_run_ends_failed_at_once(pattern_shop, settings, tmp_path
 KILLABLE_RUN = """
 import time
 from recommender.models import ModelVersion
-from recommender.services import model_version_train, training
-training._train = lambda version, device, report: time.sleep(600)
+from recommender.services import model_version_train
+from recommender.services.training import runs
+runs._train = lambda version, device, report: time.sleep(600)
 model_version_train(version=ModelVersion.objects.get(pk={pk}))
 """
 
