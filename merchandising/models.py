@@ -295,6 +295,11 @@ class DraftChange(models.Model):
     def __str__(self) -> str:
         return self.summary
 
+    @property
+    def made_pk(self) -> int | None:
+        """The id of the row this change makes, which every replay of the draft gives it; None for an edit."""
+        return self.arguments.get("pk")
+
 
 # Experiments live in their own module; imported here so that Django registers them with this app.
 from .experiments.models import Experiment, Variant  # noqa: E402, F401

@@ -29,6 +29,7 @@ from .preview import (
     RailPreview,
     page_marks,
     rail_preview,
+    row_read,
     rules_read,
 )
 from .rails import (
@@ -128,6 +129,7 @@ __all__ = [
     "rule_row",
     "rule_status",
     "rules_listed",
+    "row_read",
     "rules_read",
     "shop_counts",
     "shopper_events_recent",

@@ -100,6 +100,12 @@ def rules_read(*, draft: Draft | None, read: Callable[[], T]) -> T:
         return read()
 
 
+def row_read(*, draft: Draft | None, read: Callable[[], T | None]) -> T | None:
+    """One rule row by its id: the live row, else the row the open draft makes (a draft makes each of its rows
+    with the id it reserved for it, so the console edits a drafted row as it edits a live one)."""
+    return read() or rules_read(draft=draft, read=read)
+
+
 @dataclass
 class RailPreview:
     rail: PageRail | None  # None: the rail shows nothing to this shopper

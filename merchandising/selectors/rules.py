@@ -27,14 +27,13 @@ class RuleRow:
     rule: Adjustment | Block
     kind: str  # "adjustment" or "block", as the row's URLs name it
     status: str
-    drafted: bool = False  # made by the open draft: not live yet, and changed through the draft, not the row
+    drafted: bool = False  # made by the open draft: not live yet (edits to it are kept in the draft too)
     items_matched: int = 0
 
     @property
     def impact_shown(self) -> bool:
-        """Whether the row offers its sampled pages: a rule ended changes none, and one the draft made has
-        no lasting id to ask by (each preview replays it anew)."""
-        return self.status != "ended" and not self.drafted
+        """Whether the row offers its sampled pages: a rule ended changes none."""
+        return self.status != "ended"
 
 
 def rule_get(*, shop: Shop, kind: str, pk: int) -> Adjustment | Block | None:
@@ -70,14 +69,20 @@ def rules_listed(
 
 
 def rule_row(*, rule: Adjustment | Block, draft: Draft | None, now: datetime) -> RuleRow | None:
-    """A live rule's row as the open draft would leave it; None when the draft deletes it."""
+    """A rule's row as the open draft would leave it (the rule live, or made by the draft); None when the draft
+    deletes it."""
     kind = rule._meta.model_name
+
+    live = RULE_KINDS[kind].objects.filter(pk=rule.pk).exists()
 
     def read() -> RuleRow | None:
         found = rule_get(shop=rule.shop, kind=kind, pk=rule.pk)
         if found is None:
             return None
-        return RuleRow(rule=found, kind=kind, status=rule_status(rule=found, at=now), items_matched=rule_items_matched(rule=found))
+        return RuleRow(
+            rule=found, kind=kind, status=rule_status(rule=found, at=now), drafted=not live,
+            items_matched=rule_items_matched(rule=found),
+        )
 
     return rules_read(draft=draft, read=read)
 

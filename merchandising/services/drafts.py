@@ -35,6 +35,9 @@ OPERATIONS = {
     "campaign_create": rules.campaign_create,
     "campaign_update": rules.campaign_update,
 }
+# These services make a row: a draft records the id its first replay gave the row and makes it with that
+# id on every replay, so later changes (in the draft, or made live after publishing) can name it.
+CREATE_OPERATIONS = {"rail_create", "pin_create", "adjustment_create", "block_create", "campaign_create"}
 # These services take the shop itself: the one the change is made in (rules_change's own shop=), never an argument.
 SHOP_OPERATIONS = {"rail_create", "rails_reorder", "adjustment_create", "block_create", "campaign_create"}
 MODELS = {"catalog.item", "merchandising.rail", "merchandising.pin", "merchandising.adjustment",
@@ -132,7 +135,9 @@ def rules_change(*, shop: Shop, actor, operation: str, summary: str, **arguments
     if draft is None:
         return _apply(shop, operation, encoded, actor=actor)
     with draft_applied(draft=draft):
-        _apply(shop, operation, encoded, actor=None)
+        made = _apply(shop, operation, encoded, actor=None)
+    if operation in CREATE_OPERATIONS:
+        encoded["pk"] = made.pk
     return DraftChange.objects.create(draft=draft, operation=operation, arguments=encoded, summary=summary[:300])
 
 

@@ -1,5 +1,8 @@
 """Writes to the homepage rules. Each one is audit-logged and marks the shop's cached pages stale, so
-no shopper is served a rule that changed; the console and the admin change rules only through here."""
+no shopper is served a rule that changed; the console and the admin change rules only through here.
+
+The create services take the `pk` a draft reserved for the row (services.drafts): every replay of the draft
+makes the same row, so the merchandiser can edit it before publishing, and it keeps that id once live."""
 
 from datetime import datetime
 
@@ -77,10 +80,10 @@ def _scheduled(rule, starts_at: datetime | None):
 
 
 @transaction.atomic
-def rail_create(*, shop: Shop, key: str, title: str, kind: str, actor=None, **fields) -> Rail:
+def rail_create(*, shop: Shop, key: str, title: str, kind: str, actor=None, pk: int | None = None, **fields) -> Rail:
     _fields_check(fields, RAIL_FIELDS, "rail")
     _same_shop(shop, fields.get("campaign"))
-    return _saved(Rail(shop=shop, key=key, title=title, kind=kind, **fields), actor=actor, action="rail_create")
+    return _saved(Rail(pk=pk, shop=shop, key=key, title=title, kind=kind, **fields), actor=actor, action="rail_create")
 
 
 @transaction.atomic
@@ -116,10 +119,10 @@ def rails_reorder(*, shop: Shop, keys: list[str], actor=None) -> list[Rail]:
 @transaction.atomic
 def pin_create(
     *, rail: Rail, item: Item, slot: int, starts_at: datetime | None = None, ends_at: datetime | None = None,
-    campaign: Campaign | None = None, note: str = "", actor=None,
+    campaign: Campaign | None = None, note: str = "", actor=None, pk: int | None = None,
 ) -> Pin:
     _same_shop(rail.shop, item, campaign)
-    pin = _scheduled(Pin(rail=rail, item=item, slot=slot, ends_at=ends_at, campaign=campaign, note=note), starts_at)
+    pin = _scheduled(Pin(pk=pk, rail=rail, item=item, slot=slot, ends_at=ends_at, campaign=campaign, note=note), starts_at)
     return _saved(pin, actor=actor, action="pin_create")
 
 
@@ -127,12 +130,12 @@ def pin_create(
 def adjustment_create(
     *, shop: Shop, target: str, multiplier: float, item: Item | None = None, category: str = "", brand: str = "",
     attribute_key: str = "", attribute_value: str = "", starts_at: datetime | None = None,
-    ends_at: datetime | None = None, campaign: Campaign | None = None, note: str = "", actor=None,
+    ends_at: datetime | None = None, campaign: Campaign | None = None, note: str = "", actor=None, pk: int | None = None,
 ) -> Adjustment:
     """A boost (multiplier > 1) or a bury (< 1) of an item, a category, a brand or an attribute value."""
     _same_shop(shop, item, campaign)
     adjustment = Adjustment(
-        shop=shop, target=target, multiplier=multiplier, item=item, category=category, brand=brand,
+        pk=pk, shop=shop, target=target, multiplier=multiplier, item=item, category=category, brand=brand,
         attribute_key=attribute_key, attribute_value=attribute_value, ends_at=ends_at, campaign=campaign, note=note,
     )
     return _saved(_scheduled(adjustment, starts_at), actor=actor, action="adjustment_create")
@@ -141,10 +144,10 @@ def adjustment_create(
 @transaction.atomic
 def block_create(
     *, shop: Shop, item: Item | None = None, category: str = "", brand: str = "", starts_at: datetime | None = None,
-    ends_at: datetime | None = None, campaign: Campaign | None = None, note: str = "", actor=None,
+    ends_at: datetime | None = None, campaign: Campaign | None = None, note: str = "", actor=None, pk: int | None = None,
 ) -> Block:
     _same_shop(shop, item, campaign)
-    block = Block(shop=shop, item=item, category=category, brand=brand, ends_at=ends_at, campaign=campaign, note=note)
+    block = Block(pk=pk, shop=shop, item=item, category=category, brand=brand, ends_at=ends_at, campaign=campaign, note=note)
     return _saved(_scheduled(block, starts_at), actor=actor, action="block_create")
 
 
@@ -162,9 +165,11 @@ def rule_update(*, rule: Pin | Adjustment | Block, actor=None, **fields) -> Pin 
 
 
 @transaction.atomic
-def campaign_create(*, shop: Shop, name: str, starts_at: datetime, ends_at: datetime, actor=None, **fields) -> Campaign:
+def campaign_create(
+    *, shop: Shop, name: str, starts_at: datetime, ends_at: datetime, actor=None, pk: int | None = None, **fields
+) -> Campaign:
     _fields_check(fields, CAMPAIGN_FIELDS, "campaign")
-    campaign = Campaign(shop=shop, name=name, starts_at=starts_at, ends_at=ends_at, **fields)
+    campaign = Campaign(pk=pk, shop=shop, name=name, starts_at=starts_at, ends_at=ends_at, **fields)
     return _saved(campaign, actor=actor, action="campaign_create")
 
 

@@ -21,17 +21,11 @@ from ..forms.campaigns import CampaignForm, CampaignPinForm, PreviewForm
 from ..models import Campaign
 from .rules import refusal_form, rule_form, rule_lists_context, rule_targets_context
 
-# Drafts replay their operations by the rows' ids: a campaign made inside a draft has no id a later edit
-# of the same draft could name, so campaigns are made outside draft mode.
-DRAFT_REFUSAL = (
-    "Campaigns are created outside draft mode, so that drafts can add rules to them: publish or discard "
-    "your draft, create the campaign, then start a draft again."
-)
 BANNER_RAIL = next(spec for spec in DEFAULT_RAILS if spec["kind"] == RailKind.CAMPAIGN)
 
 
-def _campaign(shop, pk: int) -> Campaign:
-    campaign = selectors.campaign_get(shop=shop, pk=pk)
+def _campaign(request, shop, pk: int) -> Campaign:
+    campaign = selectors.row_read(draft=request.console.draft, read=lambda: selectors.campaign_get(shop=shop, pk=pk))
     if campaign is None:
         raise Http404("No such campaign in this shop.")
     return campaign
@@ -58,16 +52,13 @@ def campaigns(request, shop):
 def campaign_create(request, shop):
     form = CampaignForm(request.POST)
     if form.is_valid():
-        if request.console.draft is not None:
-            form.add_error(None, DRAFT_REFUSAL)
-        else:
-            campaign = console_change(
-                request, form, operation="campaign_create", summary=f"New campaign {form.cleaned_data['name']}",
-                **form.cleaned_data,
-            )
-            if campaign is not None:
-                url = reverse("console-campaign", args=[campaign.pk])
-                return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+        made = console_change(
+            request, form, operation="campaign_create", summary=f"New campaign {form.cleaned_data['name']}",
+            **form.cleaned_data,
+        )
+        if made is not None:  # the campaign, or in draft mode the change that makes it with its id
+            url = reverse("console-campaign", args=[made.made_pk if request.console.draft else made.pk])
+            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     if request.htmx:
         return render(request, "merchandising/campaigns.html#campaign-form", {"form": form})
     return _list_page(request, shop, form=form, status=400)
@@ -148,14 +139,14 @@ def _detail_page(request, shop, campaign: Campaign, /, *, status: int = 200, **f
 @require_GET
 @console_view
 def campaign(request, shop, pk):
-    return _detail_page(request, shop, _campaign(shop, pk))
+    return _detail_page(request, shop, _campaign(request, shop, pk))
 
 
 @require_POST
 @console_view
 @vary_on_headers("HX-Request")
 def campaign_update(request, shop, pk):
-    campaign = _campaign(shop, pk)
+    campaign = _campaign(request, shop, pk)
     form = CampaignForm(request.POST, campaign=campaign)
     changes = form.changes() if form.is_valid() else {}
     saved = bool(changes) and console_change(
@@ -176,7 +167,7 @@ def campaign_update(request, shop, pk):
 @console_view
 @vary_on_headers("HX-Request")
 def campaign_rail_create(request, shop, pk):
-    campaign = _campaign(shop, pk)
+    campaign = _campaign(request, shop, pk)
     refusal = refusal_form()
     fields = {name: value for name, value in BANNER_RAIL.items() if name != "key"}
     key = selectors.rail_key_free(shop=shop, name=campaign.name)
@@ -193,14 +184,14 @@ def campaign_rail_create(request, shop, pk):
 @require_GET
 @console_view
 def campaign_pins(request, shop, pk):
-    return render(request, "merchandising/campaign.html#campaign-pins", _pins_context(request, _campaign(shop, pk)))
+    return render(request, "merchandising/campaign.html#campaign-pins", _pins_context(request, _campaign(request, shop, pk)))
 
 
 @require_POST
 @console_view
 @vary_on_headers("HX-Request")
 def campaign_pin_create(request, shop, pk):
-    campaign = _campaign(shop, pk)
+    campaign = _campaign(request, shop, pk)
     form = CampaignPinForm(request.POST, shop=shop)
     created = None
     if form.is_valid():
@@ -225,7 +216,7 @@ def campaign_pin_create(request, shop, pk):
 @require_GET
 @console_view
 def campaign_preview(request, shop, pk):
-    return render(request, "merchandising/campaign.html#campaign-preview", _preview_context(request, shop, _campaign(shop, pk)))
+    return render(request, "merchandising/campaign.html#campaign-preview", _preview_context(request, shop, _campaign(request, shop, pk)))
 
 
 urlpatterns = [

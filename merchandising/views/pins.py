@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -25,7 +25,7 @@ TEMPLATE = "merchandising/pins.html"
 class PinRow:
     pin: Pin
     status: str  # live, scheduled or ended
-    editable: bool  # False for a pin only the open draft holds: remove it from the draft instead
+    drafted: bool  # made by the open draft: not live yet (edits to it are kept in the draft too)
     form: PinEditForm | None = None  # set while the row is edited
 
 
@@ -37,15 +37,19 @@ def _rows(request, shop: Shop, *, pk: int | None = None, form_of_row: PinEditFor
     live = {pin.pk for pin in selectors.pins_listed(shop=shop, now=now)} if draft else {pin.pk for pin in pins}
     return [
         PinRow(
-            pin=pin, status=selectors.rule_status(rule=pin, at=now), editable=pin.pk in live,
+            pin=pin, status=selectors.rule_status(rule=pin, at=now), drafted=pin.pk not in live,
             form=form_of_row if pin.pk == pk else None,
         )
         for pin in pins
     ]
 
 
-def _pin(shop: Shop, pk: int) -> Pin:
-    return get_object_or_404(Pin.objects.select_related("rail", "item"), pk=pk, rail__shop=shop)
+def _pin(request, shop: Shop, pk: int) -> Pin:
+    pins = Pin.objects.select_related("rail", "item").filter(pk=pk, rail__shop=shop)
+    pin = selectors.row_read(draft=request.console.draft, read=pins.first)
+    if pin is None:
+        raise Http404("No such pin in this shop.")
+    return pin
 
 
 def _page(request, shop: Shop, *, form: PinForm | None = None, status: int = 200, **edited) -> HttpResponse:
@@ -105,7 +109,7 @@ def pin_create(request, shop):
 @console_view
 def pin_row(request, shop, pk: int):
     """The pin's row as listed: what Cancel of an edit shows again."""
-    _pin(shop, pk)
+    _pin(request, shop, pk)
     if not request.htmx:
         return redirect("console-pins")
     return _row(request, shop, pk)
@@ -116,7 +120,7 @@ def pin_row(request, shop, pk: int):
 @console_view
 def pin_edit(request, shop, pk: int):
     """Move the pin to another slot, or change when it holds."""
-    pin = _pin(shop, pk)
+    pin = _pin(request, shop, pk)
     drafted = next((row.pin for row in _rows(request, shop) if row.pin.pk == pk), pin)
     if request.method == "GET":
         return _row(request, shop, pk, form=PinEditForm.of(drafted))
@@ -140,7 +144,7 @@ def pin_edit(request, shop, pk: int):
 @vary_on_headers("HX-Request")
 @console_view
 def pin_delete(request, shop, pk: int):
-    pin = _pin(shop, pk)
+    pin = _pin(request, shop, pk)
     form = forms.Form({})  # an empty form, valid, to hold a refusal
     form.is_valid()
     summary = f"Unpin {pin.item.title[:120]} from slot {pin.slot} of {pin.rail.key}"

@@ -88,8 +88,8 @@ def rule_create(request, shop, kind):
     return changed_response(request, response)
 
 
-def _rule(shop, kind: str, pk: int):
-    rule = selectors.rule_get(shop=shop, kind=kind, pk=pk)
+def _rule(request, shop, kind: str, pk: int):
+    rule = selectors.row_read(draft=request.console.draft, read=lambda: selectors.rule_get(shop=shop, kind=kind, pk=pk))
     if rule is None:
         raise Http404("No such rule in this shop.")
     return rule
@@ -111,7 +111,7 @@ def refusal_form() -> forms.Form:
 @require_GET
 @console_view
 def rule_row(request, shop, kind, pk):
-    return _row(request, _rule(shop, kind, pk))
+    return _row(request, _rule(request, shop, kind, pk))
 
 
 @require_GET
@@ -119,7 +119,7 @@ def rule_row(request, shop, kind, pk):
 def rule_impact(request, shop, kind, pk):
     """The sampled shoppers' pages the rule changes, and the rails it empties: asked for per row, never
     with the list, since each sample composes some forty pages."""
-    rule = _rule(shop, kind, pk)
+    rule = _rule(request, shop, kind, pk)
     impact = selectors.rule_impact(rule=rule, draft=request.console.draft, now=timezone.now())
     noun = "block" if kind == "block" else "boost" if rule.multiplier >= 1 else "bury"
     return render(request, "merchandising/_rule_row.html#rule-impact", {"impact": impact, "noun": noun})
@@ -128,14 +128,14 @@ def rule_impact(request, shop, kind, pk):
 @require_GET
 @console_view
 def rule_edit(request, shop, kind, pk):
-    rule = _rule(shop, kind, pk)
+    rule = _rule(request, shop, kind, pk)
     return _row(request, rule, form=rule_edit_form(rule), editing=True)
 
 
 @require_POST
 @console_view
 def rule_update(request, shop, kind, pk):
-    rule = _rule(shop, kind, pk)
+    rule = _rule(request, shop, kind, pk)
     form = rule_edit_form(rule, request.POST)
     if not form.is_valid():
         return _row(request, rule, form=form, editing=True)
@@ -151,7 +151,7 @@ def rule_update(request, shop, kind, pk):
 @console_view
 @vary_on_headers("HX-Request")
 def rule_end(request, shop, kind, pk):
-    rule = _rule(shop, kind, pk)
+    rule = _rule(request, shop, kind, pk)
     refusal, now = refusal_form(), timezone.now()
     if rule.starts_at > now:
         refusal.add_error(None, "This rule has not started: remove it instead.")
@@ -169,7 +169,7 @@ def rule_end(request, shop, kind, pk):
 @console_view
 @vary_on_headers("HX-Request")
 def rule_delete(request, shop, kind, pk):
-    rule = _rule(shop, kind, pk)
+    rule = _rule(request, shop, kind, pk)
     refusal = refusal_form()
     console_change(request, refusal, operation="rule_delete", summary=f"Remove {rule}", rule=rule)
     if not request.htmx:

@@ -165,17 +165,39 @@ def test_a_pin_added_on_the_campaign_page_belongs_to_the_campaign(alice, summer,
     assert Pin.objects.count() == 1
 
 
-def test_draft_mode_offers_no_new_campaign_and_keeps_edits_off_the_live_campaign(alice, summer, pattern_shop, storefront_a):
+def test_a_campaign_made_in_a_draft_takes_pins_in_the_draft_and_goes_live_with_them(alice, pattern_shop, storefront_a):
     alice.post("/console/draft/start/")
     listing = alice.get("/console/campaigns/").content.decode()
-    assert 'data-testid="campaign-draft-note"' in listing and 'data-testid="campaign-form"' not in listing
-    refused = alice.post(
+    assert 'data-testid="campaign-draft-note"' in listing and 'data-testid="campaign-form"' in listing
+    now = timezone.now()
+    made = alice.post(
         "/console/campaigns/new/",
-        {"name": "Sneaky", "starts_at": _local(timezone.now()), "ends_at": _local(timezone.now() + timedelta(days=1))},
+        {"name": "Flash", "starts_at": _local(now - timedelta(hours=1)), "ends_at": _local(now + timedelta(days=1)),
+         "banner_title": "Flash sale"},
         **HTMX,
     )
-    assert "created outside draft mode" in refused.content.decode() and not Campaign.objects.filter(name="Sneaky").exists()
+    pk = int(re.fullmatch(r"/console/campaigns/(\d+)/", made["HX-Redirect"]).group(1))
+    assert not Campaign.objects.exists()  # kept in the draft
+    assert "Flash sale" in alice.get(f"/console/campaigns/{pk}/").content.decode()  # its page, through the draft
+    rail = next(rail for rail in default_rails_ensure(shop=pattern_shop) if rail.key == "for-you")
+    item = Item.objects.filter(shop=pattern_shop).first()
+    pinned = alice.post(f"/console/campaigns/{pk}/pins/new/", {"pin-rail": rail.pk, "pin-item": item.external_id, "pin-slot": "1"}, **HTMX)
+    assert pinned.status_code == 200 and not Pin.objects.exists()
+    served = storefront_a.get("/api/v1/homepage/newcomer").json()
+    assert not any(rail.get("banner") for rail in served["rails"])
 
+    alice.post("/console/draft/publish/")
+
+    campaign = Campaign.objects.get(pk=pk)  # the id the draft showed
+    assert campaign.name == "Flash" and Pin.objects.get().campaign == campaign
+    served = storefront_a.get("/api/v1/homepage/newcomer").json()
+    assert [rail["banner"]["title"] for rail in served["rails"] if rail.get("banner")] == ["Flash sale"]
+    for_you = next(rail for rail in served["rails"] if rail["key"] == "for-you")
+    assert for_you["items"][0]["item_id"] == item.external_id
+
+
+def test_draft_mode_keeps_edits_off_the_live_campaign(alice, summer, pattern_shop, storefront_a):
+    alice.post("/console/draft/start/")
     now = timezone.now()
     data = {"name": "Summer Glow!", "starts_at": _local(now - timedelta(days=1)), "ends_at": _local(now + timedelta(days=1)),
             "banner_title": "Summer glow week", "banner_link_url": summer.banner_link_url}

@@ -101,10 +101,40 @@ def test_in_draft_mode_a_pin_waits_for_publish(console_a, storefront_a, merchand
     draft_open(shop=for_you.shop, author=merchandiser_a)
     response = console_a.post("/console/pins/new/", {"rail": for_you.pk, "item": perfume.external_id, "slot": "2"}, **HTMX)
     assert response.status_code == 200 and "draftChanged" in response["HX-Trigger"]
-    assert "In your draft" in response.content.decode()  # listed, but only the draft holds it
+    assert "in your draft" in response.content.decode()  # listed, but only the draft holds it
     assert not Pin.objects.exists() and served(storefront_a, "for-you").get(2) != perfume.external_id
     console_a.post("/console/draft/publish/")
     assert served(storefront_a, "for-you")[2] == perfume.external_id
+
+
+def test_a_pin_made_in_a_draft_is_edited_in_the_draft_and_published_as_edited(console_a, storefront_a, merchandiser_a, for_you, perfume):
+    draft = draft_open(shop=for_you.shop, author=merchandiser_a)
+    console_a.post("/console/pins/new/", {"rail": for_you.pk, "item": perfume.external_id, "slot": "2"}, **HTMX)
+    pk = draft.changes.get().made_pk
+
+    form = console_a.get(f"/console/pins/{pk}/edit/", **HTMX)
+    assert form.status_code == 200 and f'id="pin-{pk}" class="pin-editing"' in form.content.decode()
+    moved = console_a.post(f"/console/pins/{pk}/edit/", {"slot": "5", "starts_at": "", "ends_at": ""}, **HTMX)
+    assert moved.status_code == 200 and "draftChanged" in moved["HX-Trigger"]
+    assert f'<tr id="pin-{pk}"' in moved.content.decode() and "in your draft" in moved.content.decode()
+    assert not Pin.objects.exists() and draft.changes.count() == 2
+
+    console_a.post("/console/draft/publish/")
+    pin = Pin.objects.get()
+    assert (pin.pk, pin.slot) == (pk, 5)
+    assert served(storefront_a, "for-you")[5] == perfume.external_id
+
+
+def test_a_pin_made_in_a_draft_and_removed_in_it_is_never_published(console_a, merchandiser_a, for_you, perfume):
+    draft = draft_open(shop=for_you.shop, author=merchandiser_a)
+    console_a.post("/console/pins/new/", {"rail": for_you.pk, "item": perfume.external_id, "slot": "2"}, **HTMX)
+    pk = draft.changes.get().made_pk
+
+    assert console_a.post(f"/console/pins/{pk}/delete/", **HTMX).status_code == 200
+    assert f'id="pin-{pk}"' not in console_a.get("/console/pins/").content.decode()
+
+    console_a.post("/console/draft/publish/")
+    assert not Pin.objects.exists()
 
 
 HOSTILE_CREATE = [

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from catalog.models import Item
 from merchandising.models import Adjustment, AuditEntry, Block, Campaign
+from merchandising.selectors import open_draft
 from merchandising.services import adjustment_create, block_create, campaign_create
 
 pytestmark = pytest.mark.django_db
@@ -229,3 +230,28 @@ def test_the_page_offers_the_shops_categories_and_brands_and_a_campaign_choice(a
         assert value in page
     assert "Secret" not in page and "Hidden" not in page
     assert Campaign.objects.filter(shop=shop_b).count() == 0
+
+
+def test_a_boost_made_in_a_draft_is_edited_and_sampled_in_the_draft(alice, pattern_shop, storefront_a, merchandiser_a):
+    item = Item.objects.filter(shop=pattern_shop).last()
+    alice.post("/console/draft/start/")
+    _boost(alice, item, multiplier="2")
+    pk = open_draft(shop=pattern_shop, user=merchandiser_a).changes.get().made_pk
+    prefix = f"adjustment-{pk}"
+
+    edit = alice.get(f"/console/rules/adjustment/{pk}/edit/", **HTMX)
+    assert edit.status_code == 200 and f'name="{prefix}-multiplier"' in edit.content.decode()
+    starts_at = timezone.localtime(timezone.now() - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M")
+    row = alice.post(
+        f"/console/rules/adjustment/{pk}/update/",
+        {f"{prefix}-multiplier": "50", f"{prefix}-starts_at": starts_at, f"{prefix}-ends_at": "", f"{prefix}-note": ""},
+        **HTMX,
+    )
+    assert row.status_code == 200 and "Boost ×50" in row.content.decode() and "in your draft" in row.content.decode()
+    assert alice.get(f"/console/rules/adjustment/{pk}/impact/").status_code == 200
+    assert not Adjustment.objects.exists()
+
+    alice.post("/console/draft/publish/")
+    boost = Adjustment.objects.get()
+    assert (boost.pk, boost.multiplier) == (pk, 50)
+    assert _served(storefront_a, rails="for-you")["for-you"][0] == item.external_id
