@@ -215,3 +215,21 @@ def test_a_draft_cannot_name_another_shops_rule(shop_a, shop_b, merchandiser_a):
 
     assert _title(foreign) != "Hijacked"
     assert not DraftChange.objects.exists()
+
+
+def test_a_row_made_in_a_draft_keeps_its_id_on_every_replay_and_once_published(shop_a, merchandiser_a, rails):
+    draft = draft_open(shop=shop_a, author=merchandiser_a)
+    made = rules_change(
+        shop=shop_a, actor=merchandiser_a, operation="rail_create", summary="New rail",
+        key="gifts", title="Gifts", kind="trending",
+    )
+    with draft_applied(draft=draft):
+        drafted = Rail.objects.get(shop=shop_a, key="gifts")
+    with draft_applied(draft=draft):
+        assert Rail.objects.get(shop=shop_a, key="gifts").pk == drafted.pk == made.made_pk
+
+    _retitle(shop_a, merchandiser_a, drafted, "Gift ideas")  # an edit naming the drafted row
+    assert not Rail.objects.filter(key="gifts").exists()
+    draft_publish(draft=draft, actor=merchandiser_a)
+
+    assert Rail.objects.get(pk=drafted.pk).title == "Gift ideas"
