@@ -1,6 +1,7 @@
 """The audit log: every change, as a readable difference, filtered by who, what and when; each one
 revertable in one click."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -56,17 +57,26 @@ def audit(request, shop):
     return render(request, template, context)
 
 
+def revert_response(request, revert: Callable[[], object], *, refused: str, done: Callable[[], str], fallback: str):
+    """Run `revert`, then back where the merchandiser was (else to `fallback`) with a message: `refused` and the
+    reason, or `done()`."""
+    try:
+        revert()
+    except RevertRefused as refusal:
+        messages.error(request, f"{refused}: {refusal}")
+    else:
+        messages.success(request, done())  # worded only once the revert happened
+    return redirect_back(request, fallback=fallback)
+
+
 @require_POST
 @console_view
 def revert(request, shop, pk: int):
     entry = get_object_or_404(AuditEntry, pk=pk, shop=shop)
-    try:
-        audit_entry_revert(entry=entry, actor=request.user)
-    except RevertRefused as refused:
-        messages.error(request, f"#{entry.pk} was not reverted: {refused}")
-    else:
-        messages.success(request, audit_entry_revert_summary(entry=entry))
-    return redirect_back(request, fallback="console-audit")
+    return revert_response(
+        request, lambda: audit_entry_revert(entry=entry, actor=request.user), refused=f"#{entry.pk} was not reverted",
+        done=lambda: audit_entry_revert_summary(entry=entry), fallback="console-audit",
+    )
 
 
 urlpatterns = [

@@ -11,7 +11,6 @@ from ..console import console_view, redirect_back
 from ..models import Draft
 from ..services import (
     DraftConflict,
-    RevertRefused,
     audit_reverted_by,
     draft_discard,
     draft_open,
@@ -19,6 +18,7 @@ from ..services import (
     draft_publish_entry,
     draft_rollback,
 )
+from .audit import revert_response
 
 
 @require_GET
@@ -75,13 +75,11 @@ def detail(request, shop, pk: int):
 @console_view
 def rollback(request, shop, pk: int):
     draft = get_object_or_404(Draft, pk=pk, shop=shop)
-    try:
-        draft_rollback(draft=draft, actor=request.user)
-    except RevertRefused as refused:
-        messages.error(request, f"Nothing was rolled back: {refused}")
-    else:
-        messages.success(request, f"Draft #{draft.pk} rolled back: the live rules are as they were before it.")
-    return redirect_back(request)
+    return revert_response(
+        request, lambda: draft_rollback(draft=draft, actor=request.user), refused="Nothing was rolled back",
+        done=lambda: f"Draft #{draft.pk} rolled back: the live rules are as they were before it.",
+        fallback="console-overview",
+    )
 
 
 urlpatterns = [

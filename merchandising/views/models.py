@@ -89,6 +89,13 @@ def _family_or_404(family: str) -> str:
     return family
 
 
+def _version_or_404(shop, pk: int) -> ModelVersion:
+    version = selectors.model_version(shop=shop, pk=pk)
+    if version is None:
+        raise Http404("No such model version in this shop.")
+    return version
+
+
 def _family_url(family: str) -> str:
     return f"{reverse('console-models')}#family-{family}"
 
@@ -157,9 +164,7 @@ def _train_response(request, shop, family: str, *, refused: str = "", queued: Mo
 @vary_on_headers("HX-Request")
 @console_view
 def promote(request, shop, pk: int):
-    version = selectors.model_version(shop=shop, pk=pk)
-    if version is None:
-        raise Http404("No such model version in this shop.")
+    version = _version_or_404(shop, pk)
     serving = active_version(shop=shop, family=version.family)
     if serving == version:
         return _versions_response(request, shop, version.family, notice=f"{version.label} already serves.")
@@ -186,9 +191,7 @@ def rollback(request, shop, family: str):
 @require_GET
 @console_view
 def version_detail(request, shop, pk: int):
-    version = selectors.model_version(shop=shop, pk=pk)
-    if version is None:
-        raise Http404("No such model version in this shop.")
+    version = _version_or_404(shop, pk)
     metrics = [(label, version.metrics.get(key)) for key, label in METRIC_COLUMNS]
     return render(request, "merchandising/models.html", {"version": version, "metrics": metrics})
 
