@@ -289,6 +289,9 @@ VITRINE_POPULARITY_HALF_LIFE_DAYS = env_float("VITRINE_POPULARITY_HALF_LIFE_DAYS
 VITRINE_TRAIN_DEVICE = env_str("VITRINE_TRAIN_DEVICE")  # empty: the GPU when there is one, else the CPU
 VITRINE_CPU_TRAIN_TIME_LIMIT_S = env_float("VITRINE_CPU_TRAIN_TIME_LIMIT_S", 240.0)
 VITRINE_GPU_TRAIN_TIME_LIMIT_S = env_float("VITRINE_GPU_TRAIN_TIME_LIMIT_S", 0.0) or None
+# How the encoder is tuned to a shop (finetuned_text): adapter, lora or full; empty: the vector adapter on a
+# CPU, LoRA on a GPU.
+VITRINE_FINETUNE_MODE = env_str("VITRINE_FINETUNE_MODE")
 # A running training run whose process has not been heard from for this long has died and is marked failed.
 VITRINE_TRAIN_LEASE_S = env_float("VITRINE_TRAIN_LEASE_S", 120.0)
 # A run still queued this long, while no worker trains anything, was never taken from the train queue.

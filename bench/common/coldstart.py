@@ -12,12 +12,12 @@ def cold_start_verdict(report: dict) -> tuple[float, str]:
 
 def cold_start_note(report: dict, history: dict) -> str:
     """The cold-start figures of a fine-tuning run in one paragraph."""
+    labels = (("popularity", "popularity"), ("frozen", "frozen"), ("whitened", "whitened"), ("fine_tuned", "fine-tuned"))
     figures = "; ".join(
-        f"{label} HR@10 {report[name]['hr_10']:.4f}, NDCG@10 {report[name]['ndcg_10']:.4f}"
-        for name, label in (("popularity", "popularity"), ("frozen", "frozen"), ("fine_tuned", "fine-tuned"))
+        f"{label} HR@10 {report[name]['hr_10']:.4f}, NDCG@10 {report[name]['ndcg_10']:.4f}" for name, label in labels if name in report
     )
+    rate = f", {history['items_per_s']:.0f} items embedded/s" if history["items_per_s"] is not None else ""
     return (
         f"Cold start ({report['cold_items']:,} items held out of the fine-tune, {report['cases']:,} shoppers): {figures}. "
-        f"{cold_start_verdict(report)[1]} Fine-tune: {history['steps']} steps in {history['seconds']:.0f} s, "
-        f"{history['items_per_s']:.0f} items embedded/s."
+        f"{cold_start_verdict(report)[1]} Fine-tune: {history['steps']} steps in {history['seconds']:.0f} s{rate}."
     )

@@ -54,15 +54,19 @@ def assert_same_vectors(found: dict[int, np.ndarray], expected: dict[int, np.nda
         np.testing.assert_allclose(found[pk], vector, atol=1e-6)
 
 
-def test_the_fine_tuned_encoder_is_a_version_with_its_metrics_a_small_adapter_and_no_candidates(pattern_shop, train, quick_training):
+@pytest.mark.parametrize(("setting", "mode", "stages"), [("", "adapter", {"whitened"}), ("lora", "lora", set())])
+def test_the_fine_tuned_encoder_is_a_version_with_its_metrics_a_small_adapter_and_no_candidates(
+    pattern_shop, train, quick_training, settings, setting, mode, stages
+):
+    settings.VITRINE_FINETUNE_MODE = setting  # empty: the CPU's default
     train(pattern_shop, Family.POPULARITY)
     encoder = fine_tune(pattern_shop, train)
 
     assert active_version(shop=pattern_shop, family=Family.FINETUNED_TEXT) == encoder
     assert "Bounded CPU run" in encoder.budget_note
-    assert encoder.hyperparameters["mode"] == "lora" and encoder.history["steps"] > 0
+    assert encoder.hyperparameters["mode"] == mode and encoder.history["steps"] > 0
     cold = encoder.metrics["cold_start"]
-    assert cold["cold_items"] == 2 and {"popularity", "frozen", "fine_tuned"} <= set(cold)
+    assert cold["cold_items"] == 2 and set(cold) - {"cold_items", "cases"} == {"popularity", "frozen", "fine_tuned"} | stages
     assert 0.0 <= encoder.metrics["ndcg_10"] <= 1.0
     assert set(encoder.metrics["new_shoppers"]) == {"1_event", "2_events"}
     files = [path for path in (Path(encoder.artifact_path) / "model").rglob("*") if path.is_file()]

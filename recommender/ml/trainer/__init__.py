@@ -8,7 +8,7 @@ full, current sequence.
 
 from recommender.ml.trainer.artifacts import load_model, save_model
 from recommender.ml.trainer.evaluating import evaluate, evaluate_new_shoppers
-from recommender.ml.trainer.families import FAMILIES, FINETUNED_TEXT, POPULARITY, SEQUENTIAL, TEXT
+from recommender.ml.trainer.families import FAMILIES, FINETUNED_TEXT, MF, POPULARITY, SEQUENTIAL, TEXT
 from recommender.ml.trainer.fitting import Budget, fit_family
 from recommender.ml.trainer.serving import embed_items, score_history
 from recommender.ml.trainer.shop import EVENT_TYPE_CODES, ShopData, prepare
@@ -17,6 +17,7 @@ __all__ = [
     "EVENT_TYPE_CODES",
     "FAMILIES",
     "FINETUNED_TEXT",
+    "MF",
     "POPULARITY",
     "SEQUENTIAL",
     "TEXT",

@@ -100,7 +100,7 @@ def _fit_finetuned_text(
     prepared: Prepared,
     budget: Budget,
     progress: Progress = quiet,
-    text_embeddings: np.ndarray | None = None,  # not read: the encoder embeds the items itself
+    text_embeddings: np.ndarray | None = None,  # the base encoder's vectors, which the adapter mode starts from
     model_path: str | None = None,
     window: int = 3,
     max_pairs: int | None = None,
@@ -108,12 +108,14 @@ def _fit_finetuned_text(
     seed: int = 0,
     **overrides,
 ) -> FitResult:
-    """Fine-tunes the encoder on pairs co-engaged in the training sequences, a share of the catalog held out.
+    """Fine-tunes the encoder (or, in adapter mode, its vectors) on pairs co-engaged in the training sequences,
+    a share of the catalog held out.
 
     The held-out (cold) items lose every event, so their texts are all the
     encoder knows of them; the cold-start metrics rank them as next items for
     the shoppers whose last event is one of them, by frozen and fine-tuned
-    embeddings and by popularity.
+    embeddings (and the adapter's whitening alone) and by popularity.
+    `text_embeddings`, when given, must be the base encoder's vectors of every item.
     """
     from recommender.ml.coldstart import cold_item_split, cold_start_report, items_removed
     from recommender.ml.nets.text_finetune import co_engaged_pairs, config_for_device, fine_tune_and_embed
@@ -125,8 +127,11 @@ def _fit_finetuned_text(
     if len(pairs) == 0:
         raise ValueError("no two items engaged with by the same shopper to fine-tune on")
     config = config_for_device(budget.device, time_limit_s=budget.time_limit_s, epochs=budget.max_epochs, seed=seed, **overrides)
-    tuned = fine_tune_and_embed(prepared.data.item_texts, pairs, config, device=budget.device, model_path=model_path, progress=progress)
-    report = cold_start_report(cold, sequences, n_items, {"frozen": tuned.frozen, "fine_tuned": tuned.tuned})
+    tuned = fine_tune_and_embed(
+        prepared.data.item_texts, pairs, config, device=budget.device, model_path=model_path, progress=progress,
+        frozen=text_embeddings,
+    )
+    report = cold_start_report(cold, sequences, n_items, {"frozen": tuned.frozen, "fine_tuned": tuned.tuned, **tuned.stages})
     hyperparameters = {**json.loads(config.to_json()), "window": window, "max_pairs": max_pairs, "cold_fraction": cold_fraction}
     history = {**tuned.history, "items_per_s": tuned.items_per_s}
     return FitResult(tuned, hyperparameters, history, metrics={"cold_start": report})

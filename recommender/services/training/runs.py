@@ -57,15 +57,18 @@ def _train(version: ModelVersion, device: str, progress: RunProgress) -> dict:
     step = progress.enter(Phase.BUILDING)
     prepared = prepare(arrays.data)
     embeddings, inputs = None, {}
-    if version.family in TEXT_FAMILIES:
+    encoder = serving_encoder(shop=shop)
+    # The text families learn from the serving encoder's item vectors; the encoder's own tuning starts from
+    # the base encoder's, which are the stored ones while no tuned encoder serves (else it embeds anew).
+    if version.family in TEXT_FAMILIES or (version.family == Family.FINETUNED_TEXT and encoder.version is None):
         # Which encoder's item vectors it learns from: a version on another encoder's is not comparable to it.
-        inputs["encoder"] = serving_encoder(shop=shop).key
+        inputs["encoder"] = encoder.key
         embeddings = item_embeddings_refresh(
             shop=shop, item_pks=arrays.item_pks, texts=arrays.data.item_texts, device=device, progress=step
         )
     overrides = {
         Family.POPULARITY: {"half_life_days": settings.VITRINE_POPULARITY_HALF_LIFE_DAYS},
-        Family.FINETUNED_TEXT: {"model_path": text_model_path()},
+        Family.FINETUNED_TEXT: {"model_path": text_model_path(), "mode": settings.VITRINE_FINETUNE_MODE or None},
     }.get(version.family, {})
     fitted = fit_family(
         version.family, prepared, budget, text_embeddings=embeddings, progress=progress.enter(Phase.TRAINING), **overrides

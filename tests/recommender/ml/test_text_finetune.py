@@ -89,23 +89,26 @@ def test_co_engaged_pairs_can_be_capped_reproducibly():
     assert capped.tolist() == co_engaged_pairs(sequences, window=3, max_pairs=10, seed=1).tolist()
 
 
-def test_config_defaults_the_learning_rate_by_mode_and_round_trips_through_json():
-    assert FineTuneConfig().lr == 2e-4
+def test_config_defaults_the_learning_rate_and_batch_by_mode_and_round_trips_through_json():
+    assert (FineTuneConfig().lr, FineTuneConfig().batch_size) == (2e-4, 64)
     assert FineTuneConfig(mode="full").lr == 2e-5
+    assert (FineTuneConfig(mode="adapter").lr, FineTuneConfig(mode="adapter").batch_size) == (1e-3, 512)
     config = FineTuneConfig(lora_r=4, time_limit_s=5.0, target_modules=["query"])
 
     assert FineTuneConfig.from_json(config.to_json()) == config
     with pytest.raises(ValueError):
-        FineTuneConfig(mode="adapter")
+        FineTuneConfig(mode="prefix")
 
 
 def test_the_device_picks_the_defaults_and_an_explicit_value_wins():
     cpu, gpu = config_for_device("cpu"), config_for_device("cuda:0")
+    cpu_lora = config_for_device("cpu", mode="lora")
 
-    assert (cpu.epochs, cpu.top_layers, cpu.min_steps) == (1, CPU_TOP_LAYERS, MIN_STEPS)
-    assert (gpu.epochs, gpu.top_layers) == (3, None)
-    assert config_for_device("cpu", top_layers=0).top_layers is None  # 0: every layer
-    assert config_for_device("cpu", epochs=None, lr=1e-3).epochs == 1
+    assert (cpu.mode, cpu.epochs, cpu.top_layers, cpu.min_steps) == ("adapter", 3, None, MIN_STEPS)
+    assert (cpu_lora.epochs, cpu_lora.top_layers) == (1, CPU_TOP_LAYERS)
+    assert (gpu.mode, gpu.epochs, gpu.top_layers) == ("lora", 3, None)
+    assert config_for_device("cpu", mode="lora", top_layers=0).top_layers is None  # 0: every layer
+    assert config_for_device("cpu", mode="lora", epochs=None, lr=1e-3).epochs == 1
     assert config_for_device("cpu", lr=1e-3).lr == 1e-3
 
 

@@ -63,7 +63,7 @@ def test_the_fine_tuned_family_brings_a_planted_pair_closer_and_reports_cold_sta
     cold = fitted.metrics["cold_start"]
     assert cold["cold_items"] == 2 and cold["cases"] > 0
     assert fitted.hyperparameters["cold_fraction"] == 0.1 and fitted.hyperparameters["lr"] == 2e-3
-    assert set(cold) == {"cold_items", "cases", "popularity", "frozen", "fine_tuned"}
+    assert set(cold) == {"cold_items", "cases", "popularity", "frozen", "whitened", "fine_tuned"}  # the CPU default: the adapter
     assert fitted.history["steps"] >= 50  # a handful of pairs still gets enough steps
     gain = tuned.tuned[HOSE] @ tuned.tuned[CANDLE] - tuned.frozen[HOSE] @ tuned.frozen[CANDLE]
     assert gain > 0.05

@@ -1,4 +1,5 @@
-"""Contrastive fine-tuning of the item text encoder on co-engagement, with LoRA or in full.
+"""Contrastive fine-tuning of the item text encoder on co-engagement, with LoRA or in full, or of its frozen
+vectors (the vector adapter: whitening and a residual map).
 
 Items that shoppers engage with one after another are pulled together in
 embedding space and the other items of the batch pushed apart (InfoNCE with
@@ -11,15 +12,24 @@ this module stays cheap for the web process.
 """
 
 from recommender.ml.nets.text_finetune.artifact import load_fine_tuned, save_adapter
-from recommender.ml.nets.text_finetune.config import CPU_TOP_LAYERS, MIN_STEPS, FineTuneConfig, config_for_device
+from recommender.ml.nets.text_finetune.config import (
+    ADAPTER,
+    CPU_TOP_LAYERS,
+    MIN_STEPS,
+    MODES,
+    FineTuneConfig,
+    config_for_device,
+)
 from recommender.ml.nets.text_finetune.layer_cache import LowerLayerCache
 from recommender.ml.nets.text_finetune.pairs import co_engaged_pairs
 from recommender.ml.nets.text_finetune.pipeline import fine_tune_and_embed
 from recommender.ml.nets.text_finetune.training import fine_tune_encoder
 
 __all__ = [
+    "ADAPTER",
     "CPU_TOP_LAYERS",
     "MIN_STEPS",
+    "MODES",
     "FineTuneConfig",
     "LowerLayerCache",
     "co_engaged_pairs",

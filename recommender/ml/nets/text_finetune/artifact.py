@@ -1,23 +1,26 @@
-"""The fine-tuned encoder on disk: the adapter or the full weights, and the base model they apply to."""
+"""The fine-tuned encoder on disk: the LoRA adapter, the full weights or the vector adapter, and the base model
+they apply to."""
 
 import json
 from pathlib import Path
 
 from recommender.ml.nets.text_encoder import TextEncoder, default_model_path
-from recommender.ml.nets.text_finetune.config import FULL, LORA, FineTuneConfig
-from recommender.ml.registry import atomic_directory
+from recommender.ml.nets.text_finetune.config import ADAPTER, FULL, LORA, FineTuneConfig
+from recommender.ml.nets.text_finetune.vector_adapter import AdaptedEncoder, VectorAdapter
+from recommender.ml.registry import atomic_directory, load_arrays, save_arrays
 
 FINETUNE_FILE = "finetune.json"
 ADAPTER_FOLDER = "adapter"
 FULL_WEIGHTS_FILE = "model.safetensors"
+VECTOR_ADAPTER_FOLDER = "vector-adapter"
 
 
-def save_adapter(encoder: TextEncoder, directory: str | Path, config: FineTuneConfig | None = None) -> None:
+def save_adapter(encoder: TextEncoder | AdaptedEncoder, directory: str | Path, config: FineTuneConfig | None = None) -> None:
     """Writes the fine-tuned part of `encoder` and what is needed to rebuild it, atomically.
 
     With a LoRA adapter only the adapter is written (peft's
     ``save_pretrained``: a few hundred kB for MiniLM); a fully fine-tuned model
-    is written whole as safetensors. Either way ``finetune.json`` names the
+    is written whole as safetensors; a vector adapter as its three arrays. Either way ``finetune.json`` names the
     base model folder and the mode. A run killed midway leaves `directory` as
     it was.
 
@@ -26,9 +29,7 @@ def save_adapter(encoder: TextEncoder, directory: str | Path, config: FineTuneCo
         directory: the artifact folder; replaced as a whole if it exists.
         config: the run's settings, recorded for reference when given.
     """
-    from peft import PeftModel
-
-    mode = LORA if isinstance(encoder.model, PeftModel) else FULL
+    mode = _mode_of(encoder)
     manifest = {
         "mode": mode,
         "base_model_path": str(encoder.model_path),
@@ -38,7 +39,9 @@ def save_adapter(encoder: TextEncoder, directory: str | Path, config: FineTuneCo
         "config": json.loads(config.to_json()) if config is not None else None,
     }
     with atomic_directory(directory) as staging:
-        if mode == LORA:
+        if mode == ADAPTER:
+            save_arrays(staging / VECTOR_ADAPTER_FOLDER, {}, encoder.adapter.to_arrays())
+        elif mode == LORA:
             encoder.model.save_pretrained(str(staging / ADAPTER_FOLDER))
         else:
             from safetensors.torch import save_model
@@ -47,7 +50,7 @@ def save_adapter(encoder: TextEncoder, directory: str | Path, config: FineTuneCo
         (staging / FINETUNE_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True))
 
 
-def load_fine_tuned(directory: str | Path, device: str = "cpu") -> TextEncoder:
+def load_fine_tuned(directory: str | Path, device: str = "cpu") -> TextEncoder | AdaptedEncoder:
     """Rebuilds the encoder that :func:`save_adapter` wrote.
 
     Args:
@@ -65,6 +68,9 @@ def load_fine_tuned(directory: str | Path, device: str = "cpu") -> TextEncoder:
         max_length=manifest["max_length"],
         batch_size=manifest["batch_size"],
     )
+    if manifest["mode"] == ADAPTER:
+        _, arrays = load_arrays(directory / VECTOR_ADAPTER_FOLDER)
+        return AdaptedEncoder(encoder, VectorAdapter.from_arrays(arrays))
     if manifest["mode"] == LORA:
         from peft import PeftModel
 
@@ -75,6 +81,14 @@ def load_fine_tuned(directory: str | Path, device: str = "cpu") -> TextEncoder:
         load_model(encoder.model, str(directory / FULL_WEIGHTS_FILE))
     encoder.model.to(encoder.device).eval()
     return encoder
+
+
+def _mode_of(encoder: TextEncoder | AdaptedEncoder) -> str:
+    if isinstance(encoder, AdaptedEncoder):
+        return ADAPTER
+    from peft import PeftModel
+
+    return LORA if isinstance(encoder.model, PeftModel) else FULL
 
 
 def _is_default_model(path: str) -> bool:

@@ -3,11 +3,17 @@
 import json
 from dataclasses import asdict, dataclass, field
 
-LORA, FULL = "lora", "full"
-MODES = (LORA, FULL)
-# Default learning rates: LoRA trains few, freshly initialised weights and needs a larger step.
-DEFAULT_LR = {LORA: 2e-4, FULL: 2e-5}
+LORA, FULL, ADAPTER = "lora", "full", "adapter"
+MODES = (LORA, FULL, ADAPTER)
+# Default learning rates: LoRA trains few, freshly initialised weights and needs a larger step; the adapter
+# is one small matrix over cached vectors.
+DEFAULT_LR = {LORA: 2e-4, FULL: 2e-5, ADAPTER: 1e-3}
+# Pairs per step: an encoder step runs the transformer over every text of the batch, an adapter step one
+# matrix product, so the adapter affords the larger batch (more in-batch negatives).
+DEFAULT_BATCH_SIZE = {LORA: 64, FULL: 64, ADAPTER: 512}
 GPU_EPOCHS = 3
+# An adapter epoch is seconds, and on Amazon Beauty the third still helps cold items (bench/README.md).
+ADAPTER_EPOCHS = 3
 # The fewest steps of a product run, whatever the number of pairs.
 MIN_STEPS = 50
 # On a CPU only the last layers train, over cached outputs of the frozen lower ones (see LowerLayerCache).
@@ -19,15 +25,18 @@ class FineTuneConfig:
     """Settings of one fine-tuning run.
 
     Attributes:
-        mode: "lora" trains a small adapter over the frozen base; "full" trains every weight.
+        mode: "lora" trains a small adapter over the frozen base; "full" trains every weight; "adapter"
+            leaves the encoder frozen and learns a whitening of its vectors and a residual linear map over
+            them (see vector_adapter: minutes on a CPU, where the other two cannot get far).
         lora_r: rank of the LoRA update matrices.
         lora_alpha: LoRA scaling numerator (the update is scaled by alpha / r).
         lora_dropout: dropout on the LoRA input.
         target_modules: the Linear layers that get an adapter; "query" and
             "value" are the attention projections of BERT-style models such as MiniLM.
-        lr: AdamW learning rate; None picks 2e-4 for LoRA and 2e-5 for full.
+        lr: AdamW learning rate; None picks the mode's default (DEFAULT_LR).
         weight_decay: AdamW weight decay.
-        batch_size: pairs per step; the other 2 * (batch_size - 1) texts are the negatives.
+        batch_size: pairs per step; the other 2 * (batch_size - 1) texts are the negatives. None picks the
+            mode's default (DEFAULT_BATCH_SIZE).
         epochs: passes over the pairs.
         min_steps: more passes, when the pairs are so few that `epochs` would
             take fewer steps than this (a small shop's few pairs need several).
@@ -37,6 +46,8 @@ class FineTuneConfig:
         top_layers: adapt only the last N transformer layers (None: all). The
             layers below then stay frozen, so a :class:`LowerLayerCache` can
             compute their output once per item: several times cheaper on a CPU.
+        whitening_eps: added to the variances before whitening (adapter mode): the smaller, the more the
+            directions the catalog's texts barely vary along count.
         seed: seeds the shuffling and the adapter initialisation.
     """
 
@@ -47,13 +58,14 @@ class FineTuneConfig:
     target_modules: list[str] = field(default_factory=lambda: ["query", "value"])
     lr: float | None = None
     weight_decay: float = 0.01
-    batch_size: int = 64
+    batch_size: int | None = None
     epochs: int = 1
     min_steps: int = 0
     temperature: float = 0.05
     max_length: int = 64
     time_limit_s: float | None = None
     top_layers: int | None = None
+    whitening_eps: float = 1e-4
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -61,6 +73,8 @@ class FineTuneConfig:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
         if self.lr is None:
             self.lr = DEFAULT_LR[self.mode]
+        if self.batch_size is None:
+            self.batch_size = DEFAULT_BATCH_SIZE[self.mode]
 
     def to_json(self) -> str:
         """The settings as a JSON object string.
@@ -84,7 +98,8 @@ class FineTuneConfig:
 
 
 def config_for_device(device: str, **overrides) -> FineTuneConfig:
-    """The run's settings: on a GPU a few epochs over every layer, on a CPU one epoch of the top layers.
+    """The run's settings: on a GPU a few epochs of LoRA over every layer; on a CPU a few epochs of the vector
+    adapter, or one of LoRA or full training over the top layers when one of those modes is asked for.
 
     Args:
         device: the torch device the run trains on.
@@ -95,7 +110,10 @@ def config_for_device(device: str, **overrides) -> FineTuneConfig:
         The config.
     """
     on_gpu = str(device).startswith("cuda")
-    settings = {"epochs": GPU_EPOCHS if on_gpu else 1, "min_steps": MIN_STEPS, "top_layers": None if on_gpu else CPU_TOP_LAYERS}
+    mode = overrides.get("mode") or (LORA if on_gpu else ADAPTER)
+    top_layers = None if on_gpu or mode == ADAPTER else CPU_TOP_LAYERS
+    epochs = ADAPTER_EPOCHS if mode == ADAPTER else GPU_EPOCHS if on_gpu else 1
+    settings = {"mode": mode, "epochs": epochs, "min_steps": MIN_STEPS, "top_layers": top_layers}
     settings.update({name: value for name, value in overrides.items() if value is not None})
     settings["top_layers"] = settings["top_layers"] or None
     return FineTuneConfig(**settings)

@@ -1,4 +1,5 @@
-"""The training loop: symmetric InfoNCE over in-batch negatives, a warm-up and decay schedule, mixed precision."""
+"""The training loop over co-engaged pairs: symmetric InfoNCE over in-batch negatives, a warm-up and decay
+schedule, mixed precision; for the encoder itself, or for any module that embeds items (vector_adapter)."""
 
 import math
 import time
@@ -26,14 +27,10 @@ def fine_tune_encoder(
     progress: Progress | None = None,
     cache: LowerLayerCache | None = None,
 ) -> dict:
-    """Fine-tunes `encoder` in place so that the texts of each pair embed close together.
+    """Fine-tunes `encoder` in place so that the texts of each pair embed close together (see pairs_train).
 
-    The loss is symmetric InfoNCE over the batch: row i of the similarity
-    matrix between the left and right texts of the batch should peak at
-    column i, and column i at row i. Copies of the same item elsewhere in the
-    batch are masked out, as they are not negatives. With mode "lora" the
-    encoder's model is wrapped by a peft adapter and the base weights stay
-    frozen, so one base model can serve several shops' adapters.
+    With mode "lora" the encoder's model is wrapped by a peft adapter and the base weights stay frozen, so
+    one base model can serve several shops' adapters.
 
     Args:
         encoder: the encoder to train; afterwards it holds the trained model in eval mode.
@@ -46,6 +43,52 @@ def fine_tune_encoder(
             one is made, filled as items are first met, when top_layers is set.
 
     Returns:
+        The history of pairs_train.
+    """
+    import torch
+
+    torch.manual_seed(config.seed)  # the adapter's initialisation
+    encoder.model.to(device)
+    encoder.device = device
+    attach_trainable(encoder, config)
+    if config.top_layers is not None and cache is None:
+        cache = LowerLayerCache(encoder, texts, config.top_layers, max_length=config.max_length)
+
+    def embed(items: np.ndarray):
+        if cache is None:
+            return embed_for_training(encoder, [texts[item] for item in items], config.max_length)
+        return cache.upper_embeddings(items)
+
+    parameters = [parameter for parameter in encoder.model.parameters() if parameter.requires_grad]
+    encoder.model.train()
+    try:
+        return pairs_train(embed, parameters, pairs, config, device=device, progress=progress)
+    finally:
+        # Whatever happened, the encoder must serve in inference mode afterwards.
+        encoder.model.eval()
+
+
+def pairs_train(
+    embed: Callable, parameters: list, pairs: np.ndarray, config: FineTuneConfig, device: str = "cpu",
+    progress: Progress | None = None,
+) -> dict:
+    """Trains `parameters` so that the two items of each pair embed close together.
+
+    The loss is symmetric InfoNCE over the batch: row i of the similarity
+    matrix between the left and right items of the batch should peak at
+    column i, and column i at row i. Copies of the same item elsewhere in the
+    batch are masked out, as they are not negatives.
+
+    Args:
+        embed: (distinct item indices of a batch) -> their L2-normalised vectors, a torch tensor that
+            depends on `parameters`.
+        parameters: the tensors AdamW updates.
+        pairs: (n, 2) item indices, e.g. from :func:`co_engaged_pairs`.
+        config: the run's settings.
+        device: the torch device `embed` computes on.
+        progress: called with (fraction done, message) after every step.
+
+    Returns:
         History: "steps", "pairs_seen", "loss_per_epoch" (mean loss of each
         epoch started), "seconds", "stopped_by" ("epochs" or "time_limit").
     """
@@ -56,12 +99,6 @@ def fine_tune_encoder(
         raise ValueError("no pairs to train on")
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    encoder.model.to(device)
-    encoder.device = device
-    attach_trainable(encoder, config)
-    if config.top_layers is not None and cache is None:
-        cache = LowerLayerCache(encoder, texts, config.top_layers, max_length=config.max_length)
-    parameters = [parameter for parameter in encoder.model.parameters() if parameter.requires_grad]
     optimizer = torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = math.ceil(len(pairs) / config.batch_size)
     epochs = max(config.epochs, math.ceil(config.min_steps / steps_per_epoch))
@@ -69,7 +106,6 @@ def fine_tune_encoder(
     precision = _Precision(device)
     history = {"steps": 0, "pairs_seen": 0, "loss_per_epoch": [], "seconds": 0.0, "stopped_by": "epochs"}
     started = time.perf_counter()
-    encoder.model.train()
     try:
         for epoch in range(epochs):
             losses = []
@@ -79,7 +115,7 @@ def fine_tune_encoder(
                 # The schedule follows the time limit too, so a run cut short still decays its rate.
                 done = _progress(history["steps"], total_steps, time.perf_counter() - started, config.time_limit_s)
                 _set_learning_rate(optimizer, config.lr * _learning_rate_factor(done))
-                loss = _train_step(encoder, texts, batch, config, optimizer, precision, cache)
+                loss = _train_step(embed, batch, config, optimizer, precision, device)
                 losses.append(loss)
                 history["steps"] += 1
                 history["pairs_seen"] += len(batch)
@@ -92,8 +128,6 @@ def fine_tune_encoder(
             if history["stopped_by"] == "time_limit":
                 break
     finally:
-        # Whatever happened, the encoder must serve in inference mode afterwards.
-        encoder.model.eval()
         optimizer.zero_grad(set_to_none=True)
     history["seconds"] = time.perf_counter() - started
     return history
@@ -136,17 +170,14 @@ class _Precision:
         return torch.autocast(self.device_type, dtype=self.dtype, enabled=self.enabled)
 
 
-def _train_step(encoder, texts: list[str], batch: np.ndarray, config: FineTuneConfig, optimizer, precision: _Precision, cache) -> float:
+def _train_step(embed: Callable, batch: np.ndarray, config: FineTuneConfig, optimizer, precision: _Precision, device: str) -> float:
     import torch
 
-    # Each distinct item is encoded once, even when it appears in several pairs of the batch.
+    # Each distinct item is embedded once, even when it appears in several pairs of the batch.
     items, positions = np.unique(batch.reshape(-1), return_inverse=True)
-    positions = torch.as_tensor(positions.reshape(-1, 2), device=encoder.device)
+    positions = torch.as_tensor(positions.reshape(-1, 2), device=device)
     with precision.autocast():
-        if cache is None:
-            embeddings = embed_for_training(encoder, [texts[item] for item in items], config.max_length)
-        else:
-            embeddings = cache.upper_embeddings(items)
+        embeddings = embed(items)
     embeddings = embeddings.float()
     left, right = embeddings[positions[:, 0]], embeddings[positions[:, 1]]
     loss = _symmetric_info_nce(left, right, positions, config.temperature)
