@@ -20,6 +20,7 @@ BENCHMARKS = {
     "catalog": "bench.catalog",
     "ann": "bench.ann",
     "scale": "bench.scale",
+    "search": "bench.search",
 }
 
 

@@ -12,6 +12,7 @@ from django.db.models import Case, DateTimeField, F, Q, When
 from catalog.bounds import event_window, event_window_text
 from catalog.models import Event, EventType, Item, Shop, Shopper
 
+from .ml.nets.text_encoder import query_normalized
 from .models import Family, ItemEmbedding, ModelVersion, QueryEmbedding
 
 logger = logging.getLogger(__name__)
@@ -208,11 +209,6 @@ def item_vectors_read(*, shop: Shop, since: int | None = None) -> tuple[np.ndarr
     # Each value: a 2-byte dimension count, 2 unused bytes, then big-endian float4s.
     matrix = np.frombuffer(b"".join(bytes(blob)[4:] for _, blob in rows), dtype=">f4").astype(np.float32)
     return matrix.reshape(len(rows), -1), [pk for pk, _ in rows]
-
-
-def query_normalized(text: str) -> str:
-    """Search words as they are embedded and tagged: lower case, single spaces."""
-    return " ".join(text.lower().split())
 
 
 def query_vector_read(*, shop: Shop, text: str) -> np.ndarray | None:

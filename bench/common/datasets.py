@@ -18,12 +18,26 @@ DEMO_DATA = Path(os.environ.get("VITRINE_DEMO_DATA") or REPO_DIR.parent / "share
 CACHE = BENCH_DATA_DIR
 
 
-def beauty_load(path: Path) -> ShopData:
-    """The dataset as arrays: one purchase per review, spaced a day apart in each shopper's order."""
+def beauty_items(path: Path) -> list[dict]:
+    """The dataset's items, in item-index order: item_id, title, brand ("" for none) and category (a path)."""
     with (path / "items.tsv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    return [
+        {
+            "item_id": row["item_id"],
+            "title": row["title"],
+            "brand": "" if row["brand"] == "Unknown" else row["brand"],
+            "category": " > ".join(part.strip() for part in row["categories"].split("|") if part.strip()),
+        }
+        for row in rows
+    ]
+
+
+def beauty_load(path: Path) -> ShopData:
+    """The dataset as arrays: one purchase per review, spaced a day apart in each shopper's order."""
+    rows = beauty_items(path)
     index = {row["item_id"]: position for position, row in enumerate(rows)}
-    categories = [" > ".join(part.strip() for part in row["categories"].split("|") if part.strip()) for row in rows]
+    categories = [row["category"] for row in rows]
     users, items, stamps = [], [], []
     with (path / "sequences.txt").open(encoding="utf-8") as handle:
         for user, line in enumerate(handle):
@@ -41,10 +55,7 @@ def beauty_load(path: Path) -> ShopData:
         n_users=max(users) + 1,
         n_items=len(rows),
     )
-    texts = [
-        item_text(row["title"], "" if row["brand"] == "Unknown" else row["brand"], category)
-        for row, category in zip(rows, categories)
-    ]
+    texts = [item_text(row["title"], row["brand"], row["category"]) for row in rows]
     return ShopData(interactions, texts, top_category_codes(categories))
 
 

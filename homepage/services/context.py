@@ -19,7 +19,8 @@ from django.conf import settings
 
 from catalog.models import EventType, Item, Shop, Shopper
 from recommender.models import Family, ItemEmbedding, ModelVersion, ShopperProfile
-from recommender.selectors import RecentEvents, query_normalized, query_vector_read
+from recommender.ml.nets.text_encoder import query_normalized
+from recommender.selectors import RecentEvents, query_vector_read
 
 from .. import selectors
 from ..rulebook import Rulebook, rulebook, rulebook_substituted

@@ -11,7 +11,8 @@ from catalog.signals import items_changed
 
 from ..dispatch import vector_indexes_queue
 from ..models import Family, ItemEmbedding, ModelVersion, QueryEmbedding
-from ..selectors import active_version, query_normalized
+from ..ml.nets.text_encoder import query_normalized
+from ..selectors import active_version
 
 logger = logging.getLogger(__name__)
 WRITE_BATCH = 1000

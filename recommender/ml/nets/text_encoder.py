@@ -57,6 +57,11 @@ def item_text(title: str, brand: str = "", category_path: str = "", description:
     return ". ".join(part for part in parts if part)
 
 
+def query_normalized(text: str) -> str:
+    """Search words as they are embedded and tagged: lower case, single spaces."""
+    return " ".join(text.lower().split())
+
+
 def _squash(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
