@@ -15,7 +15,7 @@ from recommender.ml.device import pick_device
 from recommender.ml.nets.text_finetune import ADAPTER, MODES, FineTuneConfig, config_for_device
 from recommender.ml.trainer import FINETUNED_TEXT, Budget, fit_family, prepare
 
-from .common import BenchResult, dataset_missing, machine_describe
+from .common import BenchResult, dataset_result
 from .common.coldstart import TARGET_GAIN, cold_start_verdict
 from .common.datasets import DEMO_DATA, beauty_load, embeddings_cached
 
@@ -92,8 +92,7 @@ def cold_start_rows(report: dict, history: dict, device: str) -> list[dict]:
 
 def run(argv: list[str]) -> BenchResult:
     options = arguments(argv)
-    result = BenchResult(name="coldstart", machine=machine_describe())
-    result.skipped = dataset_missing(options.data)
+    result = dataset_result("coldstart", options.data)
     if result.skipped:
         return result
     device = pick_device(options.device)

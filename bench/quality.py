@@ -25,7 +25,7 @@ from recommender.ml.trainer import (
     prepare,
 )
 
-from .common import BenchResult, dataset_missing, machine_describe
+from .common import BenchResult, dataset_result
 from .common.coldstart import cold_start_note, cold_start_verdict
 from .common.datasets import DEMO_DATA, beauty_load, embeddings_cached
 
@@ -69,8 +69,7 @@ def arguments(argv: list[str]) -> argparse.Namespace:
 
 def run(argv: list[str]) -> BenchResult:
     options = arguments(argv)
-    result = BenchResult(name="quality", machine=machine_describe())
-    result.skipped = dataset_missing(options.data)
+    result = dataset_result("quality", options.data)
     if result.skipped:
         return result
     device = pick_device(options.device)

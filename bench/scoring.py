@@ -8,7 +8,7 @@ import numpy as np
 
 from recommender.ml.trainer import FAMILIES, POPULARITY, Budget, fit_family, prepare, score_history
 
-from .common import BenchResult, dataset_missing, machine_describe, percentile
+from .common import BenchResult, dataset_result, percentile
 from .common.datasets import DEMO_DATA, beauty_load, embeddings_cached
 
 TOP_K = 200
@@ -36,8 +36,7 @@ def run(argv: list[str]) -> BenchResult:
     import torch
 
     options = arguments(argv)
-    result = BenchResult(name="scoring", machine=machine_describe())
-    result.skipped = dataset_missing(options.data)
+    result = dataset_result("scoring", options.data)
     if result.skipped:
         return result
     torch.set_num_threads(1)  # as the web process serves: one thread a request

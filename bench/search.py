@@ -20,7 +20,7 @@ from recommender.ml.nets.text_encoder import query_normalized
 from recommender.ml.nets.text_similarity import TextSimilarityModel
 from recommender.ml.trainer import embed_items, prepare
 
-from .common import BenchResult, dataset_missing, machine_describe
+from .common import BenchResult, dataset_result
 from .common.datasets import DEMO_DATA, beauty_items, beauty_load, embeddings_cached
 
 CHUNK = 1024
@@ -51,8 +51,7 @@ def _row(label: str, ranks: np.ndarray) -> dict:
 
 def run(argv: list[str]) -> BenchResult:
     options = arguments(argv)
-    result = BenchResult(name="search", machine=machine_describe())
-    result.skipped = dataset_missing(options.data)
+    result = dataset_result("search", options.data)
     if result.skipped:
         return result
     data = beauty_load(options.data)

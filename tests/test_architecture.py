@@ -1,6 +1,7 @@
 """The import directions docs/architecture.md draws, read from the code's own imports (function-level ones too):
 apps import only the apps below them, nothing imports in a circle, services never import tasks, tasks and the
-storefront API call services and selectors, and benchmarks share helpers only through bench.common."""
+storefront API call services and selectors, benchmarks share helpers only through bench.common, and no module
+grows past what one reading takes in."""
 
 import ast
 from collections import defaultdict
@@ -146,6 +147,15 @@ def test_benchmarks_import_the_product_and_bench_common_never_each_other():
         if _app(target) == "bench" and not target.startswith("bench.common")
     }
     assert crossed == set()
+
+
+MODULE_LINES_MAX = 400
+
+
+def test_no_module_carries_more_than_a_newcomer_reads_at_once():
+    # Past this, a module holds several responsibilities: split it into a package by concern.
+    longest = {module: len(path.read_text(encoding="utf-8").splitlines()) for module, path in ALL.items()}
+    assert {module: lines for module, lines in longest.items() if lines > MODULE_LINES_MAX} == {}
 
 
 def test_the_reader_finds_the_imports_it_checks():

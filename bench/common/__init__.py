@@ -102,6 +102,11 @@ def dataset_missing(path: Path) -> str | None:
     return f"no dataset at {path}; set VITRINE_DEMO_DATA to an amazon_beauty_5core folder"
 
 
+def dataset_result(name: str, path: Path) -> BenchResult:
+    """The result of a benchmark on the Beauty data at `path`, already marked skipped where it is missing."""
+    return BenchResult(name=name, machine=machine_describe(), skipped=dataset_missing(path))
+
+
 def percentile(values: list[float], q: float) -> float:
     """The q-th percentile (0-100) with linear interpolation between ranks, as numpy's default."""
     if not values:
