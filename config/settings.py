@@ -309,6 +309,9 @@ VITRINE_EMBED_ON_WRITE = env_bool("VITRINE_EMBED_ON_WRITE", True)
 VITRINE_EMBED_BATCH = env_int("VITRINE_EMBED_BATCH", 256)
 # From this many item vectors a shop's similar items are searched in an approximate index a worker builds.
 VITRINE_ANN_MIN_ITEMS = env_int("VITRINE_ANN_MIN_ITEMS", 50_000)
+# A web process reads a shop's whole catalog anew (a tenth of it changed at once, an encoder promoted) in a
+# thread of its own while requests go on with the snapshot they have; 0: the request that finds it stale waits.
+VITRINE_SNAPSHOT_BUILD_BEHIND = env_bool("VITRINE_SNAPSHOT_BUILD_BEHIND", True)
 # The worker composes the pages of the most recently active shoppers every 10 minutes: how far back, how many.
 VITRINE_PRECOMPUTE_DAYS = env_int("VITRINE_PRECOMPUTE_DAYS", 30)
 VITRINE_PRECOMPUTE_SHOPPERS = env_int("VITRINE_PRECOMPUTE_SHOPPERS", 5000)

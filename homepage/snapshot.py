@@ -7,9 +7,13 @@ by a database trigger, `catalog.selectors.item_changes`), so a write to a few it
 the catalog, and `available` stays as current as the catalog writes.
 
 Web workers are sync processes, one request at a time: a snapshot changes in place, between requests.
-The lock keeps a threaded server (runserver, the test server) from reading one change twice.
+The lock keeps a threaded server (runserver, the test server) from reading one change twice. A whole new
+read (a tenth of the catalog changed at once, an encoder promoted, a snapshot left unchecked for long) is
+built by a thread of the process while requests go on reading the snapshot they have, then swapped in, so
+no request waits for it (VITRINE_SNAPSHOT_BUILD_BEHIND; only a process's first read of a shop waits).
 """
 
+import logging
 import threading
 import time
 from bisect import bisect_left
@@ -18,6 +22,7 @@ from collections.abc import Callable, Hashable, Iterable
 
 import numpy as np
 from django.conf import settings
+from django.db import connection
 
 from catalog.models import Item, Shop
 from catalog.selectors import change_watermark, item_changes
@@ -28,6 +33,7 @@ from recommender.services.vector_index import VectorIndex, unit_rows, vector_ind
 
 from .cache import catalog_token, shop_identity
 
+logger = logging.getLogger(__name__)
 Ranked = list[tuple[int, float]]
 
 # Every field a page, its rules (blocks, boosts by attribute) or the API reads; the rest stay deferred.
@@ -217,6 +223,7 @@ class CatalogSnapshot:
 
 _snapshots: OrderedDict[str, CatalogSnapshot] = OrderedDict()
 _lock = threading.Lock()
+_building: set[str] = set()  # the shops a whole new snapshot is being read for, behind the requests
 
 
 def _snapshot_load(shop: Shop, token: str) -> CatalogSnapshot:
@@ -253,15 +260,44 @@ def catalog_snapshot(*, shop: Shop) -> CatalogSnapshot:
     token = catalog_token(shop=shop)
     with _lock:
         snapshot = _snapshots.get(key)
-        since_check = time.monotonic() - snapshot.checked_at if snapshot else None
-        if snapshot is None or since_check > RELOAD_SECONDS:
+        if snapshot is None:
             snapshot = _snapshots[key] = _snapshot_load(shop, token)
-        elif (snapshot.token != token or since_check > CHECK_SECONDS) and not _changes_read(snapshot, shop, token):
-            snapshot = _snapshots[key] = _snapshot_load(shop, token)
+        elif key not in _building:
+            since_check = time.monotonic() - snapshot.checked_at
+            stale = since_check > RELOAD_SECONDS
+            if not stale and (snapshot.token != token or since_check > CHECK_SECONDS):
+                stale = not _changes_read(snapshot, shop, token)
+            if stale:
+                snapshot = _snapshot_rebuild(key, shop, token) or snapshot
         _snapshots.move_to_end(key)
         while len(_snapshots) > MAX_SHOPS:
             _snapshots.popitem(last=False)
     return snapshot
+
+
+def _snapshot_rebuild(key: str, shop: Shop, token: str) -> CatalogSnapshot | None:
+    """Read the shop's whole catalog anew: now, returning it, or (VITRINE_SNAPSHOT_BUILD_BEHIND) by a thread
+    that swaps it in when done, returning None (the caller goes on with the snapshot it has)."""
+    if not settings.VITRINE_SNAPSHOT_BUILD_BEHIND:
+        _snapshots[key] = _snapshot_load(shop, token)
+        return _snapshots[key]
+    _building.add(key)
+    threading.Thread(target=_snapshot_build_behind, args=(key, shop, token), name=f"snapshot-{key}", daemon=True).start()
+    return None
+
+
+def _snapshot_build_behind(key: str, shop: Shop, token: str) -> None:
+    try:
+        fresh = _snapshot_load(shop, token)
+        with _lock:
+            _snapshots[key] = fresh
+    except Exception:
+        # The snapshot in place goes on serving; the next request that finds it stale tries again.
+        logger.exception("Shop %s: reading the catalog anew failed", shop.slug)
+    finally:
+        connection.close()  # the thread's own connection
+        with _lock:
+            _building.discard(key)
 
 
 def catalog_snapshot_recheck(*, shop: Shop) -> None:

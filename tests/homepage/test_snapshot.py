@@ -1,3 +1,6 @@
+import threading
+import time
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -193,3 +196,30 @@ def test_many_changes_at_once_read_the_catalog_again(served, storefront_a, monke
 
     assert after is not before
     assert {after.items[item.pk].title for item in items} == {f"{item.title} (new)" for item in items}
+
+
+@pytest.mark.django_db(transaction=True)  # the thread that reads the catalog anew sees committed rows only
+def test_a_whole_new_read_is_built_behind_the_requests_and_swapped_in(served, storefront_a, monkeypatch, settings):
+    settings.VITRINE_SNAPSHOT_BUILD_BEHIND = True
+    monkeypatch.setattr(snapshot_module, "CHANGES_MAX", 2)
+    before = catalog_snapshot(shop=served)
+    items = list(Item.objects.filter(shop=served)[:5])
+    release = threading.Event()
+    load = snapshot_module._snapshot_load
+    monkeypatch.setattr(snapshot_module, "_snapshot_load", lambda shop, token: release.wait(10) and load(shop, token))
+
+    _post_items(storefront_a, [_record(item, title=f"{item.title} (new)") for item in items])
+
+    assert catalog_snapshot(shop=served) is before  # served at once from the snapshot in place
+    assert catalog_snapshot(shop=served) is before  # and not read again while the new one is built
+    release.set()
+    after = _snapshot_swapped(served, before)
+    assert {after.items[item.pk].title for item in items} == {f"{item.title} (new)" for item in items}
+
+
+def _snapshot_swapped(shop, before, timeout_s: float = 10.0):
+    deadline = time.monotonic() + timeout_s
+    while (found := catalog_snapshot(shop=shop)) is before:
+        assert time.monotonic() < deadline, "the new snapshot was never swapped in"
+        time.sleep(0.02)
+    return found
