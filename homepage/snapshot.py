@@ -107,6 +107,11 @@ class CatalogSnapshot:
     def vector_pks(self) -> np.ndarray:
         return self._pks[: self._count]
 
+    @property
+    def vectors_state(self) -> tuple:
+        """Changes whenever a row is added or dropped (what a model's items are told apart from)."""
+        return (self.loaded_at, self._count, len(self._dropped))
+
     def vector(self, pk: int) -> np.ndarray | None:
         row = self.vector_rows.get(pk)
         return None if row is None else self._matrix[row]

@@ -168,7 +168,9 @@ class PageContext:
                 return dict(_cold_candidates(self.shop, versions))
             recent = RecentEvents(events=self.history[::-1], last_event_pk=self.last_event_pk)
             scored = [version for version in versions if version.family != Family.TEXT]
-            candidates = dict(candidates_for(shopper=self.shopper, shop=self.shop, k=CANDIDATES_K, versions=scored, recent=recent))
+            candidates = dict(
+                candidates_for(shopper=self.shopper, shop=self.shop, k=CANDIDATES_K, versions=scored, recent=recent, store=self.snapshot)
+            )
             if text := self._text_candidates():
                 candidates[Family.TEXT] = text
             return candidates

@@ -29,7 +29,7 @@ def embed_items(
     return encoder.encode(texts, progress=lambda done, total: progress(done / max(total, 1), f"embedded {done}/{total} items"))
 
 
-def score_history(family: str, model, items: np.ndarray, types: np.ndarray) -> np.ndarray:
+def score_history(family: str, model, items: np.ndarray, types: np.ndarray, new_vectors: np.ndarray | None = None) -> np.ndarray:
     """(n_items,) scores for one shopper's current sequence, read online: a fresh event counts at once.
 
     Args:
@@ -37,12 +37,14 @@ def score_history(family: str, model, items: np.ndarray, types: np.ndarray) -> n
         model: a fitted model of that family.
         items: item indices of the shopper's events, oldest first.
         types: event type codes aligned with `items`.
+        new_vectors: text vectors of items outside the model's catalog; the sequential model scores them after
+            its own (see SASRecModel.score), the other families ignore them.
 
     Returns:
-        One score per catalog item.
+        One score per catalog item (and per new vector, for the sequential model).
     """
     if family == SEQUENTIAL:
-        return model.score([items], [types])[0]
+        return model.score([items], [types], new_vectors=new_vectors if model.reads_text else None)[0]
     if family == MF:
         if len(items) == 0:
             return np.zeros(model.item_factors.shape[0], dtype=np.float32)

@@ -132,19 +132,27 @@ class SASRecModel:
         }
 
     def score(
-        self, histories: list[np.ndarray], type_histories: list[np.ndarray] | None = None
+        self,
+        histories: list[np.ndarray],
+        type_histories: list[np.ndarray] | None = None,
+        new_vectors: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Scores every catalog item as the next event of each history.
+        """Scores every catalog item as the next event of each history, and items the model never saw.
 
         Args:
             histories: Item indices per shopper, in time order (may be empty).
             type_histories: Event types aligned with ``histories``, or None (all 0).
+            new_vectors: (n_new, text_dim) text vectors of items outside the model's catalog (embedded since it
+                was trained), scored by their text alone, as the model scores its items that had no events.
 
         Returns:
-            float32 array (len(histories), n_items); higher is more likely next.
+            float32 array (len(histories), n_items + n_new); higher is more likely next.
         """
         table = self._item_table()
-        scores = np.empty((len(histories), self.config.n_items), dtype=np.float32)
+        outputs = table[1:]
+        if new_vectors is not None and len(new_vectors):
+            outputs = torch.cat([outputs, self._text_representations(new_vectors)])
+        scores = np.empty((len(histories), len(outputs)), dtype=np.float32)
         with torch.inference_mode():
             for start in range(0, len(histories), SCORE_BATCH):
                 stop = min(start + SCORE_BATCH, len(histories))
@@ -153,8 +161,19 @@ class SASRecModel:
                 items = torch.from_numpy(items).to(self.device)
                 types = torch.from_numpy(types).to(self.device)
                 last = self.net(items, types, item_table=table)[:, -1]
-                scores[start:stop] = (last @ table[1:].T).float().cpu().numpy()
+                scores[start:stop] = (last @ outputs.T).float().cpu().numpy()
         return scores
+
+    @property
+    def reads_text(self) -> bool:
+        """Whether the model can score an item by its text vector alone (it was trained with text vectors)."""
+        return self.net.text_projection is not None
+
+    def _text_representations(self, vectors: np.ndarray) -> torch.Tensor:
+        if not self.reads_text:
+            raise ValueError("this model was trained without text vectors: it can score only its own items")
+        with torch.inference_mode():
+            return self.net.text_projection(torch.as_tensor(np.asarray(vectors, dtype=np.float32), device=self.device))
 
     def score_users(self, user_indices: np.ndarray, histories: list[np.ndarray]) -> np.ndarray:
         """:meth:`score` with the evaluation contract ``scores_fn(user_indices, histories)``.
