@@ -42,18 +42,24 @@ DEFAULT_FAMILIES = [POPULARITY, MF, FINETUNED_TEXT, TEXT, SEQUENTIAL]
 TUNED = {TEXT: "text, tuned vectors", SEQUENTIAL: "sequential, tuned vectors"}
 
 
-def runs(families: list[str]) -> list[tuple[str, str, dict]]:
-    """(label, family, hyper-parameters) to fit. The dataset's times are synthetic (a day per review),
-    so popularity also runs without decay, as PopRec does, and the stronger of the two is the baseline.
-    With the tuned encoder, the text and sequential models also run on its vectors (TUNED)."""
-    plan = [(family, family, {}) for family in families]
+def runs(families: list[str], sequential_inputs: bool = False) -> list[tuple[str, str, dict, str | None]]:
+    """(label, family, hyper-parameters, text vectors it fits on: "frozen", "tuned" or None) to fit. The dataset's times
+    are synthetic (a day per review), so popularity also runs without decay, as PopRec does, and the stronger
+    of the two is the baseline. With the tuned encoder, the text and sequential models also run on its vectors
+    (TUNED); `sequential_inputs` adds the sequential model on ids alone and on tuned text alone (no id vectors:
+    the inductive form, which scores every item as it scores a new one)."""
+    plan = [(family, family, {}, "frozen") for family in families]
     if POPULARITY in families:
-        plan.insert(families.index(POPULARITY) + 1, ("popularity, all-time (PopRec)", POPULARITY, {"half_life_days": 1e9}))
+        plan.insert(families.index(POPULARITY) + 1, ("popularity, all-time (PopRec)", POPULARITY, {"half_life_days": 1e9}, "frozen"))
     for family, label in TUNED.items():
         if FINETUNED_TEXT in families and family in families:
             if families.index(FINETUNED_TEXT) > families.index(family):
                 raise ValueError(f"name finetuned_text before {family}: it reads the tuned vectors")
-            plan.append((label, family, {}))
+            plan.append((label, family, {}, "tuned"))
+    if sequential_inputs and SEQUENTIAL in families:
+        plan.append(("sequential, ids only", SEQUENTIAL, {}, None))
+        if FINETUNED_TEXT in families:
+            plan.append(("sequential, tuned text only", SEQUENTIAL, {"fuse": "text"}, "tuned"))
     return plan
 
 
@@ -64,6 +70,7 @@ def arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--time-limit", type=float, default=None, help="seconds of sequential-model training and of the encoder fine-tune")
     parser.add_argument("--max-epochs", type=int, default=None)
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+    parser.add_argument("--sequential-inputs", action="store_true", help="also fit the sequential model on ids alone and on tuned text alone")
     return parser.parse_args(argv)
 
 
@@ -80,12 +87,13 @@ def run(argv: list[str]) -> BenchResult:
         result.notes.append(f"Text encoder: {rate:.0f} items/s on {device}.")
     budget = Budget(device=device, time_limit_s=options.time_limit, max_epochs=options.max_epochs)
     baseline, new_baseline, tuned = 0.0, {}, None
-    for label, family, overrides in runs(options.families.split(",")):
+    for label, family, overrides, inputs in runs(options.families.split(","), options.sequential_inputs):
         print(f"fitting {label} …", flush=True)
-        vectors = tuned.model.tuned if label in TUNED.values() else embeddings
+        vectors = {"frozen": embeddings, "tuned": tuned.model.tuned if tuned else None, None: None}[inputs]
         fitted = fit_family(family, prepared, budget, text_embeddings=vectors, **overrides)
-        report = evaluate(family, fitted.model, prepared, text_embeddings=vectors).as_dict()
-        new_shoppers = evaluate_new_shoppers(family, fitted.model, prepared, text_embeddings=vectors)
+        # Every row's diversity is measured on the same (frozen) vectors.
+        report = evaluate(family, fitted.model, prepared, text_embeddings=embeddings).as_dict()
+        new_shoppers = evaluate_new_shoppers(family, fitted.model, prepared, text_embeddings=embeddings)
         if family == POPULARITY:
             baseline = max(baseline, report["ndcg_10"])
             new_baseline = {length: max(new_baseline.get(length, 0.0), figures["ndcg_10"]) for length, figures in new_shoppers.items()}

@@ -89,6 +89,29 @@ def test_cold_item_reading_like_c_outscores_items_unlike_c(fitted):
     assert scores[COLD_LIKE_C] > scores[NOISE].max()
 
 
+def test_a_vector_from_outside_the_catalog_scores_as_a_cold_item_with_that_vector_does(fitted, data):
+    model, _ = fitted
+
+    scores = model.score([HISTORY_ENDING_AB], new_vectors=data["text"][[COLD_LIKE_C, C]])[0]
+
+    assert scores.shape == (N_ITEMS + 2,)
+    np.testing.assert_allclose(scores[N_ITEMS], scores[COLD_LIKE_C], rtol=1e-5)  # text alone, as for an item never seen
+    assert scores[N_ITEMS + 1] != pytest.approx(scores[C])  # a trained item has its id vector too
+
+
+def test_on_text_alone_every_item_scores_as_its_vector_does_wherever_it_comes_from(data):
+    torch.manual_seed(0)
+    model = SASRecModel(_config(fuse="text", max_epochs=3), data["text"], device="cpu")
+    model.fit(data["train"], None, [], None, NO_TARGETS)
+
+    scores = model.score([HISTORY_ENDING_AB], new_vectors=data["text"][[C]])[0]
+
+    assert not model.net.has_id_embedding.any()
+    np.testing.assert_allclose(scores[N_ITEMS], scores[C], rtol=1e-5)
+    with pytest.raises(ValueError):
+        SASRecConfig(n_items=N_ITEMS, fuse="text")  # text alone needs text
+
+
 def test_without_validation_the_last_epoch_is_kept(fitted):
     _, history = fitted
 

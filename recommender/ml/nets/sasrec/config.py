@@ -4,6 +4,9 @@ import json
 from dataclasses import asdict, dataclass
 
 
+FUSE_MODES = ("add", "text")
+
+
 @dataclass
 class SASRecConfig:
     """Hyper-parameters of a :class:`SASRecModel`.
@@ -18,7 +21,9 @@ class SASRecConfig:
         dropout: Drop probability on the input embeddings and inside every
             attention and feed-forward sub-layer, during training only.
         text_dim: Width of the frozen text embeddings; 0 means no text features.
-        fuse: How text joins the id embedding; "add": id vector + Linear(text).
+        fuse: How text joins the id embedding; "add": id vector (for items with training events) +
+            Linear(text); "text": Linear(text) alone, no id vectors: every item, seen in training or not,
+            is represented the same way.
         lr: AdamW learning rate.
         weight_decay: AdamW weight decay.
         batch_size: Training sequences per step.
@@ -48,8 +53,10 @@ class SASRecConfig:
     seed: int = 42
 
     def __post_init__(self) -> None:
-        if self.fuse != "add":
-            raise ValueError(f"unknown fuse mode {self.fuse!r}; only 'add' exists")
+        if self.fuse not in FUSE_MODES:
+            raise ValueError(f"unknown fuse mode {self.fuse!r}; one of {', '.join(FUSE_MODES)}")
+        if self.fuse == "text" and not self.text_dim:
+            raise ValueError("fuse 'text' needs text features (text_dim > 0)")
         if self.hidden % self.n_heads:
             raise ValueError("hidden must be a multiple of n_heads")
 

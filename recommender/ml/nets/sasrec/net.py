@@ -53,7 +53,7 @@ class SASRecNet(nn.Module):
             self.register_buffer("has_id_embedding", torch.ones(config.n_items))
 
     def mark_trained_items(self, items: torch.Tensor) -> None:
-        """Keeps id embeddings only for the given items; the others use text alone.
+        """Keeps id embeddings only for the given items (none with fuse "text"); the others use text alone.
 
         Has no effect without text features, where every item needs its id vector.
 
@@ -62,7 +62,8 @@ class SASRecNet(nn.Module):
         """
         if self.text_projection is not None:
             self.has_id_embedding.zero_()
-            self.has_id_embedding[items] = 1.0
+            if self.config.fuse == "add":
+                self.has_id_embedding[items] = 1.0
 
     def item_representations(self) -> torch.Tensor:
         """Output-side item vectors, shared with the input embedding.
