@@ -26,10 +26,10 @@ from django.db import connection
 
 from catalog.models import Item, Shop
 from catalog.selectors import change_watermark, item_changes
-from recommender.ml.ann import ann_search
+from recommender.ml.ann import ann_search, unit_rows
 from recommender.ml.topk import ranked_pairs, top_indices
 from recommender.selectors import item_vectors_read
-from recommender.services.vector_index import VectorIndex, unit_rows, vector_index_open
+from recommender.services.vector_index import VectorIndex, vector_index_open
 
 from .cache import catalog_token, shop_identity
 

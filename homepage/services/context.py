@@ -199,15 +199,21 @@ class PageContext:
         ranked = self.snapshot.nearest(model.profile_of(vectors), k=CANDIDATES_K + len(own))
         return [(pk, score) for pk, score in ranked if pk not in own][:CANDIDATES_K]
 
+    def _weighted_history(self) -> Iterator[tuple[Item, float]]:
+        """Each item of the shopper's history (newest first) with its event's weight, recent events counting more."""
+        self.items_load([pk for pk, _ in self.history])
+        for age, (pk, kind) in enumerate(self.history):
+            item = self.items.get(pk)
+            if item is not None:
+                yield item, self.shop.event_weight(kind) * RECENCY_DECAY**age
+
     def liked_kind(self) -> tuple[str, str] | None:
         """The (brand, category) the shopper engaged with most, recent events counting more, where it carries more
         weight than one view and holds half of their interest or more; None otherwise."""
         scores = Counter()
-        self.items_load([pk for pk, _ in self.history])
-        for age, (pk, kind) in enumerate(self.history):
-            item = self.items.get(pk)
-            if item is not None and item.brand and item.category_path:
-                scores[item.brand, item.category_path] += self.shop.event_weight(kind) * RECENCY_DECAY**age
+        for item, weight in self._weighted_history():
+            if item.brand and item.category_path:
+                scores[item.brand, item.category_path] += weight
         if not scores:
             return None
         (liked, weight), total = scores.most_common(1)[0], sum(scores.values())
@@ -216,11 +222,8 @@ class PageContext:
     def top_category(self) -> str:
         """The top-level category the shopper engaged with most, recent events counting more."""
         scores = Counter()
-        self.items_load([pk for pk, _ in self.history])
-        for age, (pk, kind) in enumerate(self.history):
-            item = self.items.get(pk)
-            weight = self.shop.event_weight(kind) * RECENCY_DECAY**age
-            if item is not None and item.top_category and weight > 0:
+        for item, weight in self._weighted_history():
+            if item.top_category and weight > 0:
                 scores[item.top_category] += weight
         if scores:
             return scores.most_common(1)[0][0]

@@ -13,6 +13,12 @@ EXPANSION_ADD = 64  # search breadth while building
 EXPANSION_SEARCH = 128  # search breadth while querying
 
 
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1 (a zero row stays zero): inner products of the rows are then cosines."""
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+
+
 def ann_build(keys: np.ndarray, vectors: np.ndarray, *, threads: int):
     """An index of unit `vectors` (n, d) under `keys` (n,)."""
     from usearch.index import Index

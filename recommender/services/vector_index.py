@@ -18,7 +18,7 @@ from django.core.cache import cache
 from catalog.models import Shop
 from catalog.selectors import change_watermark
 
-from ..ml.ann import ann_build, ann_open
+from ..ml.ann import ann_build, ann_open, unit_rows
 from ..models import ItemEmbedding
 from ..selectors import item_vectors_read
 
@@ -37,11 +37,6 @@ class VectorIndex:
 def _folder(shop: Shop) -> Path:
     # The shop's creation time beside its pk: a database rebuilt from scratch reuses pks, not timestamps.
     return Path(settings.VITRINE_ARTIFACTS_DIR) / "vector-index" / f"{shop.pk}-{int(shop.created_at.timestamp())}"
-
-
-def unit_rows(matrix: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
 
 
 def vector_index_build(*, shop: Shop) -> Path | None:

@@ -4,9 +4,10 @@ frozen vectors; saved and loaded as the encoder a shop serves."""
 import numpy as np
 import pytest
 
+from recommender.ml.ann import unit_rows
 from recommender.ml.nets.text_encoder import TextEncoder
 from recommender.ml.nets.text_finetune import FineTuneConfig, fine_tune_and_embed, load_fine_tuned, save_adapter
-from recommender.ml.nets.text_finetune.vector_adapter import AdaptedEncoder, VectorAdapter, normalized, vector_adapter_train
+from recommender.ml.nets.text_finetune.vector_adapter import AdaptedEncoder, VectorAdapter, vector_adapter_train
 
 DIM, PAIRS = 48, 16
 
@@ -30,7 +31,7 @@ def planted() -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(2 * PAIRS, DIM)) + 4.0 * rng.normal(size=(1, DIM))
     pairs = np.asarray([(2 * k, 2 * k + 1) for k in range(PAIRS)], dtype=np.int64)
-    return normalized(vectors), pairs
+    return unit_rows(vectors), pairs
 
 
 def test_whitening_gives_the_catalog_unit_variance_in_every_direction():

@@ -83,7 +83,7 @@ def fine_tune_and_embed(
         lower_s = time.perf_counter() - started
         frozen = cache.encode()
     else:
-        frozen = encoder.encode(texts, progress=lambda done, total: report(PHASES[0] * done / total, f"embedded {done}/{total} items"))
+        frozen = _embedded(encoder, texts, report, start=0.0, share=PHASES[0])
     history = fine_tune_encoder(
         encoder, texts, pairs, config, device=device, cache=cache,
         progress=lambda fraction, message: report(PHASES[0] + PHASES[1] * fraction, message),
@@ -94,7 +94,7 @@ def fine_tune_and_embed(
     if cache is not None:
         tuned = cache.encode()
     else:
-        tuned = encoder.encode(texts, progress=lambda count, total: report(done + PHASES[2] * count / total, f"embedded {count}/{total} items"))
+        tuned = _embedded(encoder, texts, report, start=done, share=PHASES[2])
     report(1.0, f"embedded {len(texts)} items")
     items_per_s = len(texts) / max(lower_s + time.perf_counter() - started, 1e-9)
     return FineTuned(encoder, config, frozen, tuned, history, items_per_s)
@@ -107,7 +107,7 @@ def _adapt_and_embed(
     items_per_s = None  # given the frozen vectors, this run embeds nothing
     if frozen is None:
         started = time.perf_counter()
-        frozen = encoder.encode(texts, progress=lambda done, total: report(PHASES[0] * done / total, f"embedded {done}/{total} items"))
+        frozen = _embedded(encoder, texts, report, start=0.0, share=PHASES[0])
         items_per_s = len(texts) / max(time.perf_counter() - started, 1e-9)
     adapter, history = vector_adapter_train(
         frozen, pairs, config, device=device,
@@ -119,3 +119,8 @@ def _adapt_and_embed(
         AdaptedEncoder(encoder, adapter), config, frozen, adapter.transform(frozen), history, items_per_s,
         stages={"whitened": adapter.whitened(frozen)},
     )
+
+
+def _embedded(encoder: TextEncoder, texts: list[str], report: Progress, *, start: float, share: float) -> np.ndarray:
+    """Every text embedded, the progress bar moving from `start` over `share` of the run."""
+    return encoder.encode(texts, progress=lambda done, total: report(start + share * done / total, f"embedded {done}/{total} items"))

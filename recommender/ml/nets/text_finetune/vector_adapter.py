@@ -13,13 +13,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from recommender.ml.ann import unit_rows
 from recommender.ml.nets.text_finetune.config import FineTuneConfig
 from recommender.ml.nets.text_finetune.training import Progress, pairs_train
-
-
-def normalized(vectors: np.ndarray) -> np.ndarray:
-    vectors = np.asarray(vectors, dtype=np.float32)
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
 class VectorAdapter:
@@ -47,12 +43,12 @@ class VectorAdapter:
         return cls(mean, whitening, np.zeros_like(whitening))
 
     def whitened(self, vectors: np.ndarray) -> np.ndarray:
-        return normalized((np.asarray(vectors, dtype=np.float32) - self.mean) @ self.whitening)
+        return unit_rows((np.asarray(vectors, dtype=np.float32) - self.mean) @ self.whitening)
 
     def transform(self, vectors: np.ndarray) -> np.ndarray:
         """(n, d) L2-normalised adapted vectors of (n, d) frozen ones."""
         whitened = self.whitened(vectors)
-        return normalized(whitened + whitened @ self.weight.T)
+        return unit_rows(whitened + whitened @ self.weight.T)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         return {"mean": self.mean, "whitening": self.whitening, "weight": self.weight}
