@@ -16,7 +16,6 @@ no request waits for it (VITRINE_SNAPSHOT_BUILD_BEHIND; only a process's first r
 import logging
 import threading
 import time
-from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
 
@@ -32,6 +31,7 @@ from recommender.selectors import item_vectors_read
 from recommender.services.vector_index import VectorIndex, vector_index_open
 
 from .cache import catalog_token, shop_identity
+from .listings import CategoryListings, Matching, NewestFirst
 
 logger = logging.getLogger(__name__)
 Ranked = list[tuple[int, float]]
@@ -49,30 +49,6 @@ CHECK_SECONDS = 60
 CHANGES_MAX = 1000
 # A snapshot not checked for this long may have missed deletions already pruned (catalog.services): read anew.
 RELOAD_SECONDS = 1800
-
-
-def _newest_key(item: Item) -> tuple[float, int]:
-    return (-item.created_at.timestamp(), -item.pk)
-
-
-class NewestFirst:
-    """Item pks, newest first, kept in order as items come and go: a change costs a search, not a sort."""
-
-    def __init__(self, items: Iterable[Item]):
-        entries = sorted((_newest_key(item), item.pk) for item in items)
-        self._keys = [key for key, _ in entries]
-        self.pks = [pk for _, pk in entries]
-
-    def discard(self, item: Item) -> None:
-        at = bisect_left(self._keys, _newest_key(item))
-        if at < len(self.pks) and self.pks[at] == item.pk:
-            del self._keys[at], self.pks[at]
-
-    def add(self, item: Item) -> None:
-        key = _newest_key(item)
-        at = bisect_left(self._keys, key)
-        self._keys.insert(at, key)
-        self.pks.insert(at, item.pk)
 
 
 class CatalogSnapshot:
@@ -97,7 +73,8 @@ class CatalogSnapshot:
         self._index = index
         self._unindexed: set[int] = set(indexed_since)
         self.ranked_newest: dict[tuple[int, str], Ranked] = {}
-        self._matching: dict[Hashable, tuple[Callable[[Item], bool], NewestFirst]] = {}
+        self._matching: dict[Hashable, Matching] = {}
+        self._categories: CategoryListings | None = None  # listed at the first category asked for
 
     @property
     def vectors(self) -> np.ndarray:
@@ -154,48 +131,51 @@ class CatalogSnapshot:
         """Available items that `matches`, newest first, at most k; listed once for each `key`, which must name
         what `matches` tests, and kept as items change."""
         if key not in self._matching:
-            self._matching[key] = (matches, NewestFirst(item for pk in self.newest.pks if matches(item := self.items[pk])))
-        return self._matching[key][1].pks[:k]
+            self._matching[key] = Matching(matches, self.newest, self.items)
+        return self._matching[key].listing.pks[:k]
 
     def category_items(self, *, category: str, k: int) -> list[int]:
         """Available items of `category` and its subcategories, newest first."""
-        return self.items_matching(("category", category), lambda item: item.in_category(category), k=k)
+        if self._categories is None:
+            self._categories = CategoryListings(self.newest, self.items)
+        return self._categories.pks(category)[:k]
 
     def changes_apply(self, *, written: list[Item], removed: list[int], vectors: np.ndarray, vector_pks: list[int]) -> bool:
         """Take in items written and deleted and vectors written since the last read; False where the vectors'
         width is not this snapshot's (a new encoder): then only a whole new snapshot is consistent."""
         if vector_pks and self._count and vectors.shape[1] != self._matrix.shape[1]:
             return False
-        for pk in [*removed, *(item.pk for item in written)]:
-            self._item_drop(pk)
-        for item in written:
-            self._item_put(item)
         for pk in removed:
+            self._item_write(pk, None)
             self._vector_drop(pk)
+        for item in written:
+            self._item_write(item.pk, item)
         self._vectors_put(unit_rows(vectors), vector_pks)
         if self._index is not None:
             self._unindexed.update(vector_pks)
         self.ranked_newest.clear()
         return True
 
-    def _listings(self) -> Iterable[tuple[Callable[[Item], bool], NewestFirst]]:
-        yield (lambda item: True), self.newest
+    def _listings(self) -> Iterable:
+        yield self.newest
         yield from self._matching.values()
+        if self._categories is not None:
+            yield self._categories
 
-    def _item_drop(self, pk: int) -> None:
-        item = self.items.pop(pk, None)
-        if item is not None and pk in self.available_pks:
+    def _item_write(self, pk: int, item: Item | None) -> None:
+        """Item `pk` written as `item` (None: deleted): it leaves the listings it no longer belongs in and enters
+        the new ones; in those it stays in, with its place unchanged, nothing moves."""
+        old = self.items.pop(pk, None)
+        if item is not None:
+            self.items[pk] = item
+        listed = old if old is not None and pk in self.available_pks else None
+        available = item if item is not None and item.available else None
+        if available is None:
             self.available_pks.discard(pk)
-            for _, listing in self._listings():
-                listing.discard(item)
-
-    def _item_put(self, item: Item) -> None:
-        self.items[item.pk] = item
-        if item.available:
-            self.available_pks.add(item.pk)
-            for matches, listing in self._listings():
-                if matches(item):
-                    listing.add(item)
+        else:
+            self.available_pks.add(pk)
+        for listing in self._listings():
+            listing.move(listed, available)
 
     def _vector_drop(self, pk: int) -> None:
         row = self.vector_rows.pop(pk, None)

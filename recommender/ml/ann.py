@@ -4,13 +4,29 @@ kernels are chosen for the CPU at run time, so it runs on machines without AVX-5
 Recall@10 against an exact scan at these settings is measured in `python -m bench ann`.
 """
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-CONNECTIVITY = 16  # graph degree
-EXPANSION_ADD = 64  # search breadth while building
-EXPANSION_SEARCH = 128  # search breadth while querying
+
+@dataclass(frozen=True)
+class Graph:
+    connectivity: int  # graph degree
+    expansion_add: int  # search breadth while building
+    expansion_search: int  # search breadth while querying
+
+
+GRAPH = Graph(connectivity=16, expansion_add=64, expansion_search=128)
+# A million listings hold many near-copies (editions, sizes, colours): a degree-16 graph fills each node's edges
+# with its own near-copies and searches miss the rest of their cluster (bench ann: recall 0.61 at 1M).
+LARGE_GRAPH = Graph(connectivity=32, expansion_add=200, expansion_search=256)
+LARGE_GRAPH_ITEMS = 300_000
+
+
+def graph_for(count: int) -> Graph:
+    """The graph's settings for an index of `count` vectors."""
+    return LARGE_GRAPH if count >= LARGE_GRAPH_ITEMS else GRAPH
 
 
 def unit_rows(matrix: np.ndarray) -> np.ndarray:
@@ -23,9 +39,10 @@ def ann_build(keys: np.ndarray, vectors: np.ndarray, *, threads: int):
     """An index of unit `vectors` (n, d) under `keys` (n,)."""
     from usearch.index import Index
 
+    graph = graph_for(len(keys))
     index = Index(
-        ndim=vectors.shape[1], metric="ip", dtype="f32", connectivity=CONNECTIVITY, expansion_add=EXPANSION_ADD,
-        expansion_search=EXPANSION_SEARCH,
+        ndim=vectors.shape[1], metric="ip", dtype="f32", connectivity=graph.connectivity,
+        expansion_add=graph.expansion_add, expansion_search=graph.expansion_search,
     )
     index.add(np.asarray(keys, dtype=np.uint64), np.ascontiguousarray(vectors, dtype=np.float32), threads=threads)
     return index
@@ -35,7 +52,10 @@ def ann_open(path: Path):
     """An index saved with `index.save(path)`, mapped read-only: processes that open one file share its pages."""
     from usearch.index import Index
 
-    return Index.restore(str(path), view=True)
+    index = Index.restore(str(path), view=True)
+    # A saved index keeps its degree but not its search breadth: a restored one would search with usearch's default.
+    index.expansion_search = graph_for(index.size).expansion_search
+    return index
 
 
 def ann_search(index, vector: np.ndarray, k: int) -> list[tuple[int, float]]:

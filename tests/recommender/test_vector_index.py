@@ -7,6 +7,7 @@ import pytest
 from catalog.models import Item
 from homepage.cache import homepage_catalog_changed
 from homepage.snapshot import catalog_snapshot
+from recommender.ml.ann import graph_for
 from recommender.models import TEXT_DIMENSIONS, ItemEmbedding
 from recommender.services import vector_indexes_refresh
 from recommender.services.vector_index import vector_index_stale
@@ -49,6 +50,8 @@ def test_the_index_finds_what_an_exact_scan_finds_for_nine_in_ten_neighbours_or_
     assert vector_indexes_refresh() == [shop.slug]
     snapshot = catalog_snapshot(shop=shop)
     assert snapshot._index is not None  # served by the index, not a scan
+    # Mapped from its file, it searches as broadly as it was built to (a restored usearch index would not).
+    assert snapshot._index.index.expansion_search == graph_for(ITEMS).expansion_search
     pks = [item.pk for item in items]
 
     found = total = 0
