@@ -1,5 +1,6 @@
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from catalog.models import Event, EventType, Item, Shopper
 
@@ -36,3 +37,17 @@ def test_importing_twice_adds_nothing(beauty_path):
 def test_a_folder_that_is_not_a_dataset_is_refused(tmp_path):
     with pytest.raises(CommandError, match="lacks items.tsv"):
         call_command("import_dataset", str(tmp_path))
+
+
+def test_a_long_import_keeps_the_planner_statistics_of_the_tables_it_grows(beauty_path, monkeypatch):
+    # Batches of 10 so that a slice of 40 shoppers runs past the 4, 8, 16… batches at which the tables are analyzed.
+    monkeypatch.setattr("catalog.importers.BATCH_SIZE", 10)
+    call_command("import_dataset", str(beauty_path), "--shop", "beauty", "--limit-shoppers", "40")
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname, reltuples FROM pg_class WHERE relname = ANY(%s)", [["catalog_event", "catalog_shopper", "catalog_item"]])
+        estimated = dict(cursor.fetchall())
+    # The planner's row estimates, as of the last analyze, come close to what the import wrote (not 0, nor unknown).
+    assert 0.5 * Event.objects.count() <= estimated["catalog_event"] <= Event.objects.count()
+    assert 0.5 * Shopper.objects.count() <= estimated["catalog_shopper"] <= Shopper.objects.count()
+    assert 0.5 * Item.objects.count() <= estimated["catalog_item"] <= Item.objects.count()
