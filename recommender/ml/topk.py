@@ -8,6 +8,7 @@ def top_indices(scores: np.ndarray, k: int, exclude: np.ndarray | list[int] = ()
     """Indices of the k highest scores, best first (equal scores by index), leaving out `exclude` and scores of -inf."""
     scores = scores.astype(np.float32, copy=True)
     scores[np.asarray(exclude, dtype=np.int64)] = -np.inf
+    scores[np.isnan(scores)] = -np.inf  # torch ranks NaN above every number: a broken score must never lead
     k = min(k, len(scores))
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
