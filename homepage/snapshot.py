@@ -26,7 +26,7 @@ from django.db import connection
 from catalog.models import Item, Shop
 from catalog.selectors import change_watermark, item_changes
 from recommender.ml.ann import ann_search, unit_rows
-from recommender.ml.topk import ranked_pairs, top_indices
+from recommender.ml.topk import RankedMemo, ranked_pairs, top_indices
 from recommender.selectors import item_vectors_read
 from recommender.services.vector_index import VectorIndex, vector_index_open
 
@@ -49,6 +49,8 @@ CHECK_SECONDS = 60
 CHANGES_MAX = 1000
 # A snapshot not checked for this long may have missed deletions already pruned (catalog.services): read anew.
 RELOAD_SECONDS = 1800
+# Items whose nearest items by text are remembered ("Because you viewed", similar items): a scan of every vector each.
+NEIGHBOURS_KEPT = 2048
 
 
 class CatalogSnapshot:
@@ -75,6 +77,7 @@ class CatalogSnapshot:
         self.ranked_newest: dict[tuple[int, str], Ranked] = {}
         self._matching: dict[Hashable, Matching] = {}
         self._categories: CategoryListings | None = None  # listed at the first category asked for
+        self._neighbours = RankedMemo(NEIGHBOURS_KEPT)
 
     @property
     def vectors(self) -> np.ndarray:
@@ -104,6 +107,14 @@ class CatalogSnapshot:
         row = self.vector_rows.get(leave_out) if leave_out is not None else None
         top = top_indices(scores, k, exclude=self._dropped if row is None else [*self._dropped, row])
         return ranked_pairs(self.vector_pks, top, scores[top])
+
+    def item_nearest(self, pk: int, *, k: int) -> Ranked:
+        """The k embedded items closest to item `pk` by text, never itself; remembered until a vector is written or
+        an item deleted."""
+        vector = self.vector(pk)
+        if vector is None:
+            return []
+        return self._neighbours.ranked((pk, k), lambda: self.nearest(vector, k=k, leave_out=pk))
 
     def _nearest_indexed(self, vector: np.ndarray, *, k: int, leave_out: int | None) -> Ranked:
         # The index's copies of vectors written since, and of deleted items, are passed over: ask for enough more.
@@ -153,6 +164,8 @@ class CatalogSnapshot:
         self._vectors_put(unit_rows(vectors), vector_pks)
         if self._index is not None:
             self._unindexed.update(vector_pks)
+        if removed or vector_pks:
+            self._neighbours.clear()
         self.ranked_newest.clear()
         return True
 

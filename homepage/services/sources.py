@@ -60,14 +60,15 @@ def _model_similar(context: PageContext, family: str, item_pk: int, k: int) -> R
     index = loaded.item_index.get(item_pk)
     if index is None:
         return []
-    ids, scores = loaded.model.similar_items(index, k)
-    return ranked_pairs(loaded.item_pks, ids, scores)
+    return loaded.neighbours.ranked((item_pk, k), lambda: ranked_pairs(loaded.item_pks, *loaded.model.similar_items(index, k)))
 
 
 def _embedding_neighbours(context: PageContext, item_pk: int, k: int) -> Ranked:
     """Nearest items by stored text embedding: the catalog snapshot's vectors, which take in an item's vector as soon
     as it is written (embedded on upsert), where a trained text model knows only the items of its training run."""
-    vector = context.vectors([item_pk]).get(item_pk)
+    if item_pk in context.snapshot.vector_rows:
+        return context.snapshot.item_nearest(item_pk, k=k)
+    vector = context.vectors([item_pk]).get(item_pk)  # written since the snapshot's last read
     if vector is None:
         return []
     return context.snapshot.nearest(vector, k=k, leave_out=item_pk)

@@ -5,7 +5,7 @@ takes effect at once in every web process and worker, with no restart.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +14,13 @@ from django.db import transaction
 
 from catalog.models import Shop
 
+from ..ml.topk import RankedMemo
 from ..models import Family, ModelVersion
 from ..signals import version_serving
 
 logger = logging.getLogger(__name__)
+
+NEIGHBOURS_KEPT = 2048
 
 
 class VersionNotServable(Exception):
@@ -31,6 +34,8 @@ class LoadedModel:
     model: object
     item_pks: np.ndarray
     item_index: dict[int, int]
+    # Items' nearest items by the model (its artifact never changes): a scan of every item vector each.
+    neighbours: RankedMemo = field(default_factory=lambda: RankedMemo(NEIGHBOURS_KEPT))
 
 
 _loaded: dict[int, LoadedModel] = {}

@@ -174,6 +174,25 @@ def test_a_new_item_s_vector_makes_it_a_neighbour_without_a_reload(served, store
     assert snapshot.newest_items(k=1) == [(twin.pk, 1.0)]
 
 
+def test_an_item_s_nearest_items_are_remembered_until_a_vector_is_written_or_an_item_deleted(served, storefront_a):
+    snapshot = catalog_snapshot(shop=served)
+    lipstick = Item.objects.get(shop=served, title="Red matte lipstick")
+    scanned = snapshot.nearest(snapshot.vector(lipstick.pk), k=3, leave_out=lipstick.pk)
+    assert snapshot.item_nearest(lipstick.pk, k=3) == scanned
+    assert snapshot.item_nearest(lipstick.pk, k=3) == scanned  # remembered, as scanned
+    _post_items(storefront_a, [{"item_id": "lipstick-twin", "title": "Red matte lipstick twin", "category": "Makeup > Lips"}])
+    twin = Item.objects.get(shop=served, external_id="lipstick-twin")
+
+    ItemEmbedding.objects.create(item=twin, encoder="test", text_hash="test", vector=snapshot.vector(lipstick.pk).tolist())
+    homepage_catalog_changed(shop=served)
+    assert catalog_snapshot(shop=served) is snapshot
+
+    assert snapshot.item_nearest(lipstick.pk, k=3)[0][0] == twin.pk
+    Item.objects.filter(pk=twin.pk).delete()  # as the admin deletes it
+    catalog_snapshot(shop=served)
+    assert snapshot.item_nearest(lipstick.pk, k=3) == scanned
+
+
 def test_a_write_behind_the_services_back_is_read_within_the_check_interval(served, monkeypatch):
     snapshot = catalog_snapshot(shop=served)
     lipstick = Item.objects.get(shop=served, title="Red matte lipstick")
