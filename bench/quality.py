@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from recommender.ml.blend import PERSONAL_BLEND, Blend
 from recommender.ml.device import pick_device
 from recommender.ml.trainer import (
     FINETUNED_TEXT,
@@ -71,7 +72,50 @@ def arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--max-epochs", type=int, default=None)
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     parser.add_argument("--sequential-inputs", action="store_true", help="also fit the sequential model on ids alone and on tuned text alone")
+    parser.add_argument("--blend", action="append", type=_blend_weights, default=[], metavar="FAMILY=WEIGHT,…",
+                        help="also rank the fitted families blended with these weights (repeatable); the product's "
+                             "default blend is always ranked")
     return parser.parse_args(argv)
+
+
+def _blend_weights(text: str) -> dict[str, float]:
+    try:
+        weights = {family.strip(): float(weight) for family, weight in (part.split("=") for part in text.split(","))}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: write family=weight pairs, comma-separated (sequential=0.7,text=0.3)")
+    if not weights or min(weights.values()) <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: every weight must be above 0")
+    return weights
+
+
+def _blend_label(weights: dict[str, float]) -> str:
+    return "Picked for you, composed: " + ", ".join(f"{family} {weight:g}" for family, weight in weights.items())
+
+
+def blended(weights: dict[str, float], fitted: dict[str, tuple[str, object]]) -> Blend | None:
+    """The fitted families ranked as the page's first rail blends them (on tuned vectors where the run has them,
+    as the product serves them once promoted); None where a family named is not fitted in this run."""
+    parts = []
+    for family, weight in weights.items():
+        label = TUNED.get(family) if TUNED.get(family) in fitted else family
+        if label not in fitted:
+            return None
+        parts.append((fitted[label][0], fitted[label][1], weight / sum(weights.values())))
+    return Blend(parts)
+
+
+def _row(label: str, family: str, model, prepared, embeddings, new_baseline: dict, baseline: float) -> dict:
+    """One table row: the model's metrics on all shoppers and on shoppers known by one or two events."""
+    report = evaluate(family, model, prepared, text_embeddings=embeddings).as_dict()
+    new_shoppers = evaluate_new_shoppers(family, model, prepared, text_embeddings=embeddings)
+    row = {"model": label, **{metric: report[metric] for metric in METRICS}}
+    for length, figures in new_shoppers.items():
+        row[f"ndcg_10_{length}"] = figures["ndcg_10"]
+        comparable = new_baseline.get(f"ndcg_10_{length}") and family != POPULARITY
+        row[f"x_popularity_{length}"] = round(figures["ndcg_10"] / new_baseline[f"ndcg_10_{length}"], 2) if comparable else None
+    if baseline and family != POPULARITY:
+        row["x_popularity"] = round(report["ndcg_10"] / baseline, 2)
+    return row
 
 
 def run(argv: list[str]) -> BenchResult:
@@ -86,22 +130,17 @@ def run(argv: list[str]) -> BenchResult:
     if rate == rate:
         result.notes.append(f"Text encoder: {rate:.0f} items/s on {device}.")
     budget = Budget(device=device, time_limit_s=options.time_limit, max_epochs=options.max_epochs)
-    baseline, new_baseline, tuned = 0.0, {}, None
+    baseline, new_baseline, tuned, fitted_by_label = 0.0, {}, None, {}
     for label, family, overrides, inputs in runs(options.families.split(","), options.sequential_inputs):
         print(f"fitting {label} …", flush=True)
         vectors = {"frozen": embeddings, "tuned": tuned.model.tuned if tuned else None, None: None}[inputs]
         fitted = fit_family(family, prepared, budget, text_embeddings=vectors, **overrides)
+        fitted_by_label[label] = (family, fitted.model)
         # Every row's diversity is measured on the same (frozen) vectors.
-        report = evaluate(family, fitted.model, prepared, text_embeddings=embeddings).as_dict()
-        new_shoppers = evaluate_new_shoppers(family, fitted.model, prepared, text_embeddings=embeddings)
+        row = _row(label, family, fitted.model, prepared, embeddings, new_baseline, baseline)
         if family == POPULARITY:
-            baseline = max(baseline, report["ndcg_10"])
-            new_baseline = {length: max(new_baseline.get(length, 0.0), figures["ndcg_10"]) for length, figures in new_shoppers.items()}
-        row = {"model": label, **{metric: report[metric] for metric in METRICS}}
-        for length, figures in new_shoppers.items():
-            row[f"ndcg_10_{length}"] = figures["ndcg_10"]
-            comparable = new_baseline.get(length) and family != POPULARITY
-            row[f"x_popularity_{length}"] = round(figures["ndcg_10"] / new_baseline[length], 2) if comparable else None
+            baseline = max(baseline, row["ndcg_10"])
+            new_baseline = {key: max(new_baseline.get(key, 0.0), value) for key, value in row.items() if key.startswith("ndcg_10_")}
         row |= {"train_s": round(fitted.seconds, 1), "device": device}
         if family == SEQUENTIAL:
             history = fitted.history
@@ -117,9 +156,14 @@ def run(argv: list[str]) -> BenchResult:
             gain, _ = cold_start_verdict(cold)
             result.metrics |= {"cold_ndcg_10_frozen": cold["frozen"]["ndcg_10"], "cold_ndcg_10_fine_tuned": cold["fine_tuned"]["ndcg_10"], "cold_relative_gain": gain}
             result.notes.append(cold_start_note(cold, fitted.history))
-        if baseline and family != POPULARITY:
-            row["x_popularity"] = round(report["ndcg_10"] / baseline, 2)
         result.rows.append(row)
+    for weights in [PERSONAL_BLEND, *options.blend]:
+        blend = blended(weights, fitted_by_label)
+        if blend is None:
+            result.notes.append(f"{_blend_label(weights)}: not ranked, a family it names is not fitted in this run.")
+            continue
+        print(f"ranking {_blend_label(weights)} …", flush=True)
+        result.rows.append(_row(_blend_label(weights), "blend", blend, prepared, embeddings, new_baseline, baseline))
     ndcg = {row["model"]: row["ndcg_10"] for row in result.rows}
     for family, label in TUNED.items():
         if family in ndcg and label in ndcg:

@@ -1,11 +1,11 @@
 """The page a shop gets before a merchandiser changes anything, and each rail kind's default blend."""
 
+from recommender.ml.blend import PERSONAL_BLEND
+
 from .rules import RailKind
 
-# Model families are weighted by what they are good at: the sequential model knows the order of
-# a session, MF the taste of a shopper, text the look of new items, popularity the safe bet.
 DEFAULT_BLEND = {
-    RailKind.FOR_YOU: {"sequential": 0.4, "mf": 0.25, "text": 0.15, "popularity": 0.2},
+    RailKind.FOR_YOU: dict(PERSONAL_BLEND),
     RailKind.BECAUSE_YOU_VIEWED: {"text": 0.5, "mf": 0.5},
     RailKind.TRENDING: {"trending": 0.7, "popularity": 0.3},
     RailKind.NEW_ARRIVALS: {"recency": 1.0},

@@ -18,6 +18,7 @@ import numpy as np
 from django.conf import settings
 
 from catalog.models import EventType, Item, Shop, Shopper
+from recommender.ml.blend import CANDIDATES
 from recommender.models import Family, ItemEmbedding, ModelVersion, ShopperProfile
 from recommender.ml.nets.text_encoder import query_normalized
 from recommender.selectors import RecentEvents, query_vector_read
@@ -29,7 +30,7 @@ from ..snapshot import CatalogSnapshot, catalog_snapshot
 
 logger = logging.getLogger(__name__)
 
-CANDIDATES_K = 200
+CANDIDATES_K = CANDIDATES
 # The page reads as many of the shopper's latest events as the sequential model does, and hands them to it.
 HISTORY_LIMIT = settings.VITRINE_SEQUENCE_LENGTH
 BOUGHT_RECENTLY_DAYS = 30

@@ -12,6 +12,7 @@ from operator import attrgetter, is_not, itemgetter
 import numpy as np
 
 from catalog.models import Item
+from recommender.ml.blend import rank_scores
 
 from ..rules import PinRule, RailRule
 from .context import PageContext, Ranked, item_blocked
@@ -108,17 +109,17 @@ class Blend:
 
 
 def scores_blend(families: dict[str, Ranked], weights: dict[str, float], pks: list[int]) -> Blend:
-    """Rank-based blending: families score on unrelated scales (cosine, decayed counts, logits), their ranks compare."""
+    """Rank-based blending (recommender.ml.blend), over the candidates the rail kept."""
     index = dict(zip(pks, range(len(pks))))
     relevance = np.zeros(len(pks))
     columns = {}
     for family, weight in blend_weights(families, weights).items():
         rows = _ranked_rows(families[family], index)
-        rank_scores = (len(rows) - np.arange(len(rows))) / max(len(rows), 1)
+        scores = rank_scores(len(rows))
         column = np.full(len(pks), np.nan)
-        column[rows] = rank_scores
+        column[rows] = scores
         columns[family] = column
-        relevance[rows] += weight * rank_scores
+        relevance[rows] += weight * scores
     blend = Blend(pks=np.asarray(pks, dtype=np.int64), relevance=relevance, families=columns)
     return _sorted(blend.reordered(np.flatnonzero(relevance > 0)))  # no weighted family proposed the others
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from recommender.ml.blend import Blend
 from recommender.ml.evaluation import RankingReport, evaluate_scores
 from recommender.ml.trainer.families import FINETUNED_TEXT, SEQUENTIAL
 from recommender.ml.trainer.progress import Progress, quiet
@@ -50,10 +51,7 @@ def evaluate(
     total, ranked = int(np.count_nonzero(np.asarray(targets) >= 0)), [0]
 
     def scores(user_indices: np.ndarray, histories: list[np.ndarray]) -> np.ndarray:
-        if family == SEQUENTIAL:  # the sequential model reads the event types too, the last ones of each history
-            batch = model.score(histories, [types[user][len(types[user]) - len(history) :] for user, history in zip(user_indices, histories)])
-        else:
-            batch = model.score_users(user_indices, histories)
+        batch = _family_scores(family, model, user_indices, histories, types)
         ranked[0] += len(user_indices)
         progress(ranked[0] / max(total, 1), f"ranked the catalog for {ranked[0]:,} of {total:,} shoppers")
         return batch
@@ -68,6 +66,16 @@ def evaluate(
         item_categories=prepared.data.item_categories,
         item_popularity=popularity,
     )
+
+
+def _family_scores(family: str, model, user_indices: np.ndarray, histories: list[np.ndarray], types) -> np.ndarray:
+    """(users, items) scores of a fitted model of `family`, or of a Blend of several, ranked as one."""
+    if isinstance(model, Blend):
+        parts = [_family_scores(part, fitted, user_indices, histories, types) for part, fitted, _ in model.parts]
+        return model.fuse(parts, histories)
+    if family == SEQUENTIAL:  # the sequential model reads the event types too, the last ones of each history
+        return model.score(histories, [types[user][len(types[user]) - len(history) :] for user, history in zip(user_indices, histories)])
+    return model.score_users(user_indices, histories)
 
 
 def _shoppers_sampled(targets: np.ndarray, max_shoppers: int | None) -> np.ndarray:
