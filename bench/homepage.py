@@ -14,8 +14,10 @@ pages `manage.py precompute_homepages` caches first, as the worker does every 10
 shopper's page is then a cache hit, and a just-active one is composed fresh (their event dropped it).
 The same mix is run again over shoppers whose pages nobody precomputed, so that every known page is
 composed on request too. `--clients` users with no wait then measure throughput at saturation on the
-precomputed mix. Every request is logged by the locustfile, and percentiles are computed here over
-the whole log.
+precomputed mix. Last, the cache is emptied and every page is asked right after a view event of its
+shopper, shoppers drawn uniformly among all the demo's, at the fixed rate and in a closed loop: no
+cache or precompute can answer those. Every request is logged by the locustfile, and percentiles are
+computed here over the whole log.
 
 It serves the dev data dir (.data, where `make run` put the demo shop and its models) and writes only
 the view events of the just-active shoppers, with event ids starting `bench-homepage-`.
@@ -46,6 +48,9 @@ from .common.swarm import DEV_DATA_DIR, INSTALL_LOCUST, LOCUST, PRECOMPUTED, RUN
 
 NAME = "homepage"
 MIX = {"known": 60, "unknown": 20, "just-active": 20}
+FRESH = {"just-active": 100}
+TARGET_FRESH_SATURATION = 150
+CACHE_EMPTY = "from django.core.cache import cache; cache.clear()"
 TARGET_P50_MS = 20
 TARGET_P99_MS = 80
 OTHER_SHOPPERS = 5000
@@ -65,8 +70,9 @@ from recommender.selectors import active_versions
 shop = api_key_authenticate(raw_key={key!r}).shop
 recent = [s.external_id for s in shoppers_recently_active(shop=shop, days=settings.VITRINE_PRECOMPUTE_DAYS, limit={precomputed})]
 taken = set(recent)
-others = [s for s in Shopper.objects.filter(shop=shop, events__isnull=False, personalization_opt_out=False).distinct()
-          .values_list("external_id", flat=True) if s not in taken]
+everyone = list(Shopper.objects.filter(shop=shop, events__isnull=False, personalization_opt_out=False).distinct()
+                .values_list("external_id", flat=True))
+others = [s for s in everyone if s not in taken]
 items = list(Item.objects.filter(shop=shop, available=True).values_list("external_id", flat=True))
 rng = random.Random(0)
 print(json.dumps({{
@@ -75,6 +81,7 @@ print(json.dumps({{
     "shoppers": recent,
     "others": rng.sample(others, min({others}, len(others))),
     "items": rng.sample(items, min({items}, len(items))),
+    "everyone": everyone,
 }}))
 """
 
@@ -202,13 +209,26 @@ def run(argv: list[str]) -> BenchResult:
         saturation = measured(pid, lambda: swarm.run(
             MIX, shoppers=demo.shoppers, users=options.clients, seconds=options.saturation_seconds, rate=0, seed=5
         ))
+        manage("shell", "-c", CACHE_EMPTY, env=env)
+        if options.warmup_seconds:  # the shop's shared counts, not any shopper's page (each page follows a new event)
+            swarm.run(FRESH, shoppers=demo.everyone, users=WARMUP_USERS, seconds=options.warmup_seconds,
+                      rate=min(options.rate, WARMUP_RATE_MAX), seed=6)
+        fresh_rate = measured(pid, lambda: swarm.run(FRESH, shoppers=demo.everyone, seed=7, **fixed_rate))
+        fresh_saturation = measured(pid, lambda: swarm.run(
+            FRESH, shoppers=demo.everyone, users=options.clients, seconds=options.saturation_seconds, rate=0, seed=8
+        ))
     fixed = f"{options.rate:g}/s, {options.users} users"
     saturated = _rows(f"mix, precomputed, {options.clients} users closed loop", saturation)
+    every_fresh = _row(f"every page fresh, {fixed}", "after its view", fresh_rate, fresh_rate.outcomes)
+    fresh_saturated = _row(f"every page fresh, {options.clients} users closed loop", "after its view", fresh_saturation,
+                           fresh_saturation.outcomes)
     rows = [
         _row(f"cached page, {fixed}", "one shopper", baseline, baseline.outcomes),
         *_rows(f"mix, precomputed, {fixed}", precomputed),
         *_rows(f"mix, nothing precomputed, {fixed}", uncached),
         *saturated,
+        every_fresh,
+        fresh_saturated,
     ]
     fresh = next(row for row in rows if row["case"].startswith("mix, nothing") and row["requests"] == "all")
     overall = rows[1]
@@ -232,11 +252,17 @@ def run(argv: list[str]) -> BenchResult:
         f"at {options.rate:g}/s on 2 cores; measured p50 {overall['p50 ms']} ms, p99 {overall['p99 ms']} ms "
         f"at an achieved {overall['req/s']}/s.",
         f"Saturation: {saturated[0]['req/s']} requests/s with {options.clients} locust users in a closed loop (no wait).",
+        f"Every page fresh: the cache emptied, then each page asked right after its shopper's view event (POSTed, so "
+        f"the page must reflect it), shoppers drawn uniformly among all {len(demo.everyone):,}: p50 {every_fresh['p50 ms']} ms, "
+        f"p99 {every_fresh['p99 ms']} ms at an achieved {every_fresh['req/s']} pages/s plus as many events (target: p50 <= "
+        f"{TARGET_P50_MS} ms, p99 <= {TARGET_P99_MS} ms at {options.rate:g}/s); closed loop {fresh_saturated['req/s']} "
+        f"fresh pages/s (target >= {TARGET_FRESH_SATURATION})."
     ]
     metrics = {
         "p50_ms": overall["p50 ms"], "p95_ms": overall["p95 ms"], "p99_ms": overall["p99 ms"],
         "errors": overall["errors"], "cached_p50_ms": rows[0]["p50 ms"], "p50_ratio": round(ratio, 2),
         "saturation_rps": saturated[0]["req/s"], "uncached_p50_ms": fresh["p50 ms"], "uncached_p99_ms": fresh["p99 ms"],
-        "precompute_s": round(precompute_s), "peak_server_mib": max(row["peak server MiB"] for row in rows),
+        "fresh_p50_ms": every_fresh["p50 ms"], "fresh_p99_ms": every_fresh["p99 ms"],
+        "fresh_saturation_pps": fresh_saturated["req/s"], "precompute_s": round(precompute_s), "peak_server_mib": max(row["peak server MiB"] for row in rows),
     }
     return BenchResult(NAME, rows=rows, notes=notes, metrics=metrics)

@@ -4,7 +4,7 @@ import json
 import os
 import subprocess
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import REPO_DIR, VENV_BIN
@@ -27,6 +27,7 @@ class Demo:
     shoppers: list[str]  # the ones whose pages are precomputed
     others: list[str]
     items: list[str]
+    everyone: list[str] = field(default_factory=list)  # every shopper with an event who allows personalization
 
 
 @dataclass
