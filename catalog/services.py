@@ -221,7 +221,8 @@ def event_batch_ingest(*, shop: Shop, events: list) -> BatchResult:
             shop=shop, events=new_events, shopper_ids={external_id: pk for external_id, (pk, _) in shoppers.items()}
         )
         signals.events_stored.send(sender=Event, shop=shop, event_ids=event_ids)
-    result.created = len(new_events)
+    result.created = len(event_ids)
+    result.duplicates += len(new_events) - len(event_ids)  # stored first by a concurrent resend
     # Their next homepage must show these events: their cached layouts are stale from now on.
     opt_outs = {external_id: opt_out for external_id, (_, opt_out) in shoppers.items()}
     signals.shoppers_acted.send(sender=Shopper, shop=shop, opt_outs=opt_outs)
