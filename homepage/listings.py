@@ -18,9 +18,7 @@ class NewestFirst:
     """Item pks, newest first."""
 
     def __init__(self, items: Iterable[Item] = ()):
-        entries = sorted((_newest_key(item), item.pk) for item in items)
-        self._keys = [key for key, _ in entries]
-        self.pks = [pk for _, pk in entries]
+        self._fill(sorted((_newest_key(item), item.pk) for item in items))
 
     def entries(self) -> Iterable[tuple[tuple[float, int], int]]:
         """(order key, pk) of each item, newest first."""
@@ -30,9 +28,12 @@ class NewestFirst:
     def ordered(cls, entries: list[tuple[tuple[float, int], int]]) -> "NewestFirst":
         """A listing of `entries` already newest first: no sort."""
         listing = cls()
-        listing._keys = [key for key, _ in entries]
-        listing.pks = [pk for _, pk in entries]
+        listing._fill(entries)
         return listing
+
+    def _fill(self, entries: list[tuple[tuple[float, int], int]]) -> None:
+        self._keys = [key for key, _ in entries]
+        self.pks = [pk for _, pk in entries]
 
     def discard(self, item: Item) -> None:
         at = bisect_left(self._keys, _newest_key(item))

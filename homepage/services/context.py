@@ -30,7 +30,6 @@ from ..snapshot import CatalogSnapshot, catalog_snapshot
 
 logger = logging.getLogger(__name__)
 
-CANDIDATES_K = CANDIDATES
 # The page reads as many of the shopper's latest events as the sequential model does, and hands them to it.
 HISTORY_LIMIT = settings.VITRINE_SEQUENCE_LENGTH
 BOUGHT_RECENTLY_DAYS = 30
@@ -170,7 +169,7 @@ class PageContext:
             recent = RecentEvents(events=self.history[::-1], last_event_pk=self.last_event_pk)
             scored = [version for version in versions if version.family != Family.TEXT]
             candidates = dict(
-                candidates_for(shopper=self.shopper, shop=self.shop, k=CANDIDATES_K, versions=scored, recent=recent, store=self.snapshot)
+                candidates_for(shopper=self.shopper, shop=self.shop, k=CANDIDATES, versions=scored, recent=recent, store=self.snapshot)
             )
             if text := self._text_candidates():
                 candidates[Family.TEXT] = text
@@ -197,8 +196,8 @@ class PageContext:
         if self.latest_search is not None:  # the newest interest of all: nothing since named an item
             vectors = np.vstack([vectors, self.latest_search.vector[None, :]]) if len(vectors) else self.latest_search.vector[None, :]
         own = set(history)
-        ranked = self.snapshot.nearest(model.profile_of(vectors), k=CANDIDATES_K + len(own))
-        return [(pk, score) for pk, score in ranked if pk not in own][:CANDIDATES_K]
+        ranked = self.snapshot.nearest(model.profile_of(vectors), k=CANDIDATES + len(own))
+        return [(pk, score) for pk, score in ranked if pk not in own][:CANDIDATES]
 
     def _weighted_history(self) -> Iterator[tuple[Item, float]]:
         """Each item of the shopper's history (newest first) with its event's weight, recent events counting more."""
@@ -247,7 +246,7 @@ def _cold_candidates(shop: Shop, serving: list[ModelVersion]) -> dict[str, Ranke
     versions = tuple(sorted(version.pk for version in serving))
     found = _cold.get(shop.pk)
     if found is None or found[0] != versions:
-        found = _cold[shop.pk] = (versions, candidates_for(shopper=None, shop=shop, k=CANDIDATES_K, versions=serving))
+        found = _cold[shop.pk] = (versions, candidates_for(shopper=None, shop=shop, k=CANDIDATES, versions=serving))
     return found[1]
 
 
