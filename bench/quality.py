@@ -7,11 +7,12 @@ last one or two events.
 """
 
 import argparse
+from itertools import product
 from pathlib import Path
 
 import numpy as np
 
-from recommender.ml.blend import PERSONAL_BLEND, Blend
+from recommender.ml.blend import PERSONAL_BLEND, RANK_DAMPING, Blend
 from recommender.ml.device import pick_device
 from recommender.ml.trainer import (
     FINETUNED_TEXT,
@@ -75,6 +76,12 @@ def arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--blend", action="append", type=_blend_weights, default=[], metavar="FAMILY=WEIGHT,…",
                         help="also rank the fitted families blended with these weights (repeatable); the product's "
                              "default blend is always ranked")
+    parser.add_argument("--damping", action="append", type=float, default=[], metavar="D",
+                        help="rank every blend with this rank damping too (repeatable; the product's is "
+                             f"{RANK_DAMPING:g}, recommender.ml.blend)")
+    parser.add_argument("--validation", action="store_true",
+                        help="rank every shopper's one-before-last event instead of the last (choose blends and "
+                             "settings here, then report them on the test targets)")
     return parser.parse_args(argv)
 
 
@@ -88,11 +95,12 @@ def _blend_weights(text: str) -> dict[str, float]:
     return weights
 
 
-def _blend_label(weights: dict[str, float]) -> str:
-    return "Picked for you, composed: " + ", ".join(f"{family} {weight:g}" for family, weight in weights.items())
+def _blend_label(weights: dict[str, float], damping: float = RANK_DAMPING) -> str:
+    label = "Picked for you, composed: " + ", ".join(f"{family} {weight:g}" for family, weight in weights.items())
+    return label if damping == RANK_DAMPING else f"{label}; rank damping {damping:g}"
 
 
-def blended(weights: dict[str, float], fitted: dict[str, tuple[str, object]]) -> Blend | None:
+def blended(weights: dict[str, float], fitted: dict[str, tuple[str, object]], damping: float = RANK_DAMPING) -> Blend | None:
     """The fitted families ranked as the page's first rail blends them (on tuned vectors where the run has them,
     as the product serves them once promoted); None where a family named is not fitted in this run."""
     parts = []
@@ -101,13 +109,15 @@ def blended(weights: dict[str, float], fitted: dict[str, tuple[str, object]]) ->
         if label not in fitted:
             return None
         parts.append((fitted[label][0], fitted[label][1], weight / sum(weights.values())))
-    return Blend(parts)
+    return Blend(parts, damping)
 
 
-def _row(label: str, family: str, model, prepared, embeddings, new_baseline: dict, baseline: float) -> dict:
+def _row(
+    label: str, family: str, model, prepared, embeddings, new_baseline: dict, baseline: float, validation: bool
+) -> dict:
     """One table row: the model's metrics on all shoppers and on shoppers known by one or two events."""
-    report = evaluate(family, model, prepared, text_embeddings=embeddings).as_dict()
-    new_shoppers = evaluate_new_shoppers(family, model, prepared, text_embeddings=embeddings)
+    report = evaluate(family, model, prepared, text_embeddings=embeddings, validation=validation).as_dict()
+    new_shoppers = evaluate_new_shoppers(family, model, prepared, text_embeddings=embeddings, validation=validation)
     row = {"model": label, **{metric: report[metric] for metric in METRICS}}
     for length, figures in new_shoppers.items():
         row[f"ndcg_10_{length}"] = figures["ndcg_10"]
@@ -137,7 +147,7 @@ def run(argv: list[str]) -> BenchResult:
         fitted = fit_family(family, prepared, budget, text_embeddings=vectors, **overrides)
         fitted_by_label[label] = (family, fitted.model)
         # Every row's diversity is measured on the same (frozen) vectors.
-        row = _row(label, family, fitted.model, prepared, embeddings, new_baseline, baseline)
+        row = _row(label, family, fitted.model, prepared, embeddings, new_baseline, baseline, options.validation)
         if family == POPULARITY:
             baseline = max(baseline, row["ndcg_10"])
             new_baseline = {key: max(new_baseline.get(key, 0.0), value) for key, value in row.items() if key.startswith("ndcg_10_")}
@@ -157,13 +167,16 @@ def run(argv: list[str]) -> BenchResult:
             result.metrics |= {"cold_ndcg_10_frozen": cold["frozen"]["ndcg_10"], "cold_ndcg_10_fine_tuned": cold["fine_tuned"]["ndcg_10"], "cold_relative_gain": gain}
             result.notes.append(cold_start_note(cold, fitted.history))
         result.rows.append(row)
-    for weights in [PERSONAL_BLEND, *options.blend]:
-        blend = blended(weights, fitted_by_label)
+    if options.validation:
+        result.notes.append("Every row ranks the validation targets (each shopper's one-before-last event), not the test targets.")
+    for weights, damping in product([PERSONAL_BLEND, *options.blend], dict.fromkeys([RANK_DAMPING, *options.damping])):
+        label = _blend_label(weights, damping)
+        blend = blended(weights, fitted_by_label, damping)
         if blend is None:
-            result.notes.append(f"{_blend_label(weights)}: not ranked, a family it names is not fitted in this run.")
+            result.notes.append(f"{label}: not ranked, a family it names is not fitted in this run.")
             continue
-        print(f"ranking {_blend_label(weights)} …", flush=True)
-        result.rows.append(_row(_blend_label(weights), "blend", blend, prepared, embeddings, new_baseline, baseline))
+        print(f"ranking {label} …", flush=True)
+        result.rows.append(_row(label, "blend", blend, prepared, embeddings, new_baseline, baseline, options.validation))
     ndcg = {row["model"]: row["ndcg_10"] for row in result.rows}
     for family, label in TUNED.items():
         if family in ndcg and label in ndcg:

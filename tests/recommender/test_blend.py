@@ -31,3 +31,15 @@ def test_a_blend_puts_first_what_both_families_rank_high():
     fused = Blend([("sequential", None, 0.5), ("text", None, 0.5)]).fuse([first, second], [np.array([], dtype=np.int64)], candidates=4)
 
     assert int(np.argmax(fused[0])) == 2
+
+
+def test_a_family_s_first_candidate_outweighs_its_twentieth_that_a_lighter_family_favours():
+    # Sequential (0.7) ranks item 0 first and item 19 twentieth; text (0.3) ranks item 19 first and leaves item 0 out.
+    sequential = -np.arange(400, dtype=np.float64)[None, :]
+    text = np.zeros((1, 400))
+    text[0, 19], text[0, 0] = 1.0, -1.0
+    blend = Blend([("sequential", None, 0.7), ("text", None, 0.3)])
+
+    fused = blend.fuse([sequential, text], [np.array([], dtype=np.int64)], candidates=200)[0]
+
+    assert fused[0] > fused[19]

@@ -20,8 +20,9 @@ def evaluate(
     history_length: int | None = None,
     progress: Progress = quiet,
     max_shoppers: int | None = None,
+    validation: bool = False,
 ) -> RankingReport:
-    """Full-catalog leave-last-out metrics of a fitted model on the test targets.
+    """Full-catalog leave-last-out metrics of a fitted model on the test targets (or the validation targets).
 
     Args:
         family: the model's family.
@@ -32,6 +33,8 @@ def evaluate(
             events, their last ones before the target, as a new shopper would
             be; shoppers with fewer are left out.
         progress: called with (fraction of the shoppers ranked, message) after each batch.
+        validation: rank each shopper's one-before-last event from the events before it (what a blend or a
+            setting is chosen on, so that the test targets stay unseen).
 
     Returns:
         The report.
@@ -39,15 +42,18 @@ def evaluate(
     from recommender.ml.nets.text_similarity import TextSimilarityModel
 
     split = prepared.split
-    histories, targets = split.test_history, split.test_targets
+    full, targets, types = (
+        (split.valid_history, split.valid_targets, split.valid_history_types) if validation
+        else (split.test_history, split.test_targets, split.test_history_types)
+    )
+    histories = full
     if history_length is not None:
-        histories = [history[-history_length:] for history in histories]
-        targets = np.where([len(history) >= history_length for history in split.test_history], targets, -1)
+        histories = [history[-history_length:] for history in full]
+        targets = np.where([len(history) >= history_length for history in full], targets, -1)
     targets = _shoppers_sampled(np.asarray(targets), max_shoppers)
     if family == FINETUNED_TEXT:
         text_embeddings = model.tuned
         model = TextSimilarityModel(model.tuned)
-    types = split.test_history_types
     total, ranked = int(np.count_nonzero(np.asarray(targets) >= 0)), [0]
 
     def scores(user_indices: np.ndarray, histories: list[np.ndarray]) -> np.ndarray:
@@ -92,7 +98,7 @@ def _shoppers_sampled(targets: np.ndarray, max_shoppers: int | None) -> np.ndarr
 
 def evaluate_new_shoppers(
     family: str, model, prepared: Prepared, text_embeddings: np.ndarray | None = None, progress: Progress = quiet,
-    max_shoppers: int | None = None,
+    max_shoppers: int | None = None, validation: bool = False,
 ) -> dict:
     """HR@10 and NDCG@10 when each shopper is known by only their last one or two events.
 
@@ -110,7 +116,8 @@ def evaluate_new_shoppers(
             progress(share * (done + fraction), f"as new shoppers known by {length} event{'s' if length > 1 else ''}: {message}")
 
         report = evaluate(
-            family, model, prepared, text_embeddings, history_length=length, progress=step, max_shoppers=max_shoppers
+            family, model, prepared, text_embeddings, history_length=length, progress=step, max_shoppers=max_shoppers,
+            validation=validation,
         ).as_dict()
         reports[f"{length}_event{'s' if length > 1 else ''}"] = {key: report[key] for key in ("hr_10", "ndcg_10", "n_users")}
     return reports

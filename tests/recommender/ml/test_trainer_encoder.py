@@ -91,6 +91,24 @@ def test_new_shoppers_are_scored_from_their_last_events_only():
     }
 
 
+def test_the_validation_ranking_asks_for_the_one_before_last_event_from_the_events_before_it():
+    # Item 3 (the validation target) reads like item 2; item 5 reads half like them; item 4 (the test target) like none.
+    embeddings = np.eye(6, dtype=np.float32)
+    embeddings[3] = embeddings[2]
+    embeddings[5] = np.asarray([0, 0, 1, 0, 0, 1], np.float32) / math.sqrt(2)
+    prepared = prepare(shop_data([[0, 1, 2, 3, 4]], [f"item {n}" for n in range(6)]))
+    model = TextSimilarityModel(embeddings, recent=1, decay=1.0)
+
+    validation = evaluate(TEXT, model, prepared, embeddings, validation=True).as_dict()
+    new_on_validation = evaluate_new_shoppers(TEXT, model, prepared, embeddings, validation=True)
+    test = evaluate(TEXT, model, prepared, embeddings).as_dict()
+
+    # From [0, 1, 2], item 2 puts item 3 first; from [0, 1, 2, 3], item 3 puts item 5 before the test target.
+    assert validation["n_users"] == 1 and validation["mrr"] == 1.0
+    assert new_on_validation["1_event"] == {"hr_10": 1.0, "ndcg_10": 1.0, "n_users": 1}
+    assert math.isclose(test["mrr"], 0.5)
+
+
 def test_an_unknown_family_is_refused():
     with pytest.raises(ValueError, match="finetuned_text"):
         fit_family("deep-magic", prepare(planted_shop()), Budget())
