@@ -3,7 +3,7 @@ Experiment rollups follow their events (stored, or erased with a shopper) and th
 
 from django.db.models.signals import post_delete, post_save
 
-from catalog.models import ExperimentDay, ExperimentShopper
+from catalog.models import ExperimentDay, ExperimentShopper, Shop
 from catalog.signals import events_stored, shopper_erasing
 from homepage.cache import homepage_rules_changed
 
@@ -26,9 +26,12 @@ def _events_stored(sender, *, shop, event_ids: list[int], **kwargs) -> None:
 
 
 def _experiment_deleted(sender, instance: Experiment, **kwargs) -> None:
-    # Its rollups name it by id only (they live in catalog): they go with it.
+    # Its rollups name it by id only (they live in catalog): they go with it, and no process counts for it again.
     ExperimentDay.objects.filter(shop_id=instance.shop_id, experiment_id=instance.pk).delete()
     ExperimentShopper.objects.filter(shop_id=instance.shop_id, experiment_id=instance.pk).delete()
+    shop = Shop.objects.filter(pk=instance.shop_id).first()  # gone already where the shop's deletion took it
+    if shop is not None:
+        homepage_rules_changed(shop=shop)
 
 
 def _shopper_erasing(sender, *, shop, shopper, **kwargs) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from catalog.models import Shop
+from homepage.cache import ProcessCopies, rules_token
 
 from ..assignment import TrafficSlice, assign, variant_shares
 from ..models import Allocation, Experiment, Variant
@@ -63,6 +64,15 @@ def _started(shop: Shop) -> list[_Started]:
         for experiment in experiments
         if variants[experiment.pk]
     ]
+
+
+_started_copies = ProcessCopies()
+
+
+def started_experiments(shop: Shop) -> list[_Started]:
+    """`_started(shop)`, read once per process and rules token: every stored batch asks, and starting, stopping,
+    reallocating or deleting an experiment replaces the token."""
+    return _started_copies.get(shop, rules_token(shop=shop), lambda: _started(shop))
 
 
 def _arm_at(shop: Shop, started: list[_Started], shopper_external_id: str, at: datetime) -> tuple[_Started, str] | None:

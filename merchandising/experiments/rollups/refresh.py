@@ -13,7 +13,7 @@ from catalog.rollups import (
 )
 
 from .counting import _count, _events
-from .placement import _started
+from .placement import _started, started_experiments
 
 # Before a shopper's rows go: each day that counted them counts them no more, nor their revenue.
 _SHOPPER_UNCOUNT = f"""
@@ -42,7 +42,7 @@ def shopper_uncount(*, shop: Shop, shopper: Shopper) -> None:
 
 def experiment_rollups_add(*, shop: Shop, event_ids: Sequence[int]) -> None:
     """Add these newly stored events of the shop to its experiment rollups, in the transaction that stored them."""
-    started = _started(shop)
+    started = started_experiments(shop)
     if not started or not event_ids:
         return
     rollups_lock_shared(shop_id=shop.pk)

@@ -8,6 +8,8 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.models import ExperimentDay, ExperimentShopper
@@ -23,6 +25,7 @@ from merchandising.experiments.rollups import (
 from merchandising.experiments.services import (
     experiment_create,
     experiment_start,
+    experiment_stop,
     variant_add,
 )
 from merchandising.services import default_rails_ensure
@@ -184,6 +187,34 @@ def test_deleting_an_experiment_deletes_its_rollups_and_no_other(shop_a, experim
 
     assert set(ExperimentDay.objects.values_list("experiment_id", flat=True)) == {other.pk}
     assert set(ExperimentShopper.objects.values_list("experiment_id", flat=True)) == {other.pk}
+
+
+def test_stored_batches_read_the_experiments_once_until_one_stops_or_is_deleted(shop_a, storefront_a, experiment):
+    in_b = [_shopper_in(shop_a, "b", skip=skip) for skip in range(4)]
+    page = storefront_a.get(f"/api/v1/homepage/{in_b[0]}").json()
+
+    def visit(number: int, hours: float = 0) -> None:
+        events = _served_events(page, in_b[number], (f"imp-{number}", "impression", hours, {}))
+        assert storefront_a.post("/api/v1/events", events, format="json").json()["created"] == 1
+
+    def visitors() -> int:
+        return experiment_variant_totals(experiment=experiment)[1].visitors
+
+    visit(0)
+    with CaptureQueriesContext(connection) as queries:
+        visit(1)
+    assert not [query for query in queries if "merchandising_experiment" in query["sql"]]
+    assert visitors() == 2
+
+    experiment_stop(experiment=experiment, actor=None)
+    visit(2)
+    assert visitors() == 2  # after its end: counted for nothing
+
+    deleted = experiment.pk
+    experiment.delete()
+    visit(3, hours=-1)  # sent late, from before its end: counted while it was kept
+    assert not ExperimentShopper.objects.filter(experiment_id=deleted).exists()
+    assert not ExperimentDay.objects.filter(experiment_id=deleted).exists()
 
 
 def test_cuped_sums_hold_each_visitors_purchases_before_the_start_and_after(shop_a, storefront_a, experiment):
