@@ -109,7 +109,7 @@ class Blend:
 
 
 def scores_blend(families: dict[str, Ranked], weights: dict[str, float], pks: list[int]) -> Blend:
-    """Rank-based blending (recommender.ml.blend), over the candidates the rail kept."""
+    """Reciprocal-rank blending (recommender.ml.blend), over the candidates the rail kept."""
     index = dict(zip(pks, range(len(pks))))
     relevance = np.zeros(len(pks))
     columns = {}
