@@ -49,8 +49,6 @@ CHECK_SECONDS = 60
 CHANGES_MAX = 1000
 # A snapshot not checked for this long may have missed deletions already pruned (catalog.services): read anew.
 RELOAD_SECONDS = 1800
-# Items whose nearest items by text are remembered ("Because you viewed", similar items): a scan of every vector each.
-NEIGHBOURS_KEPT = 2048
 
 
 class CatalogSnapshot:
@@ -77,7 +75,7 @@ class CatalogSnapshot:
         self.ranked_newest: dict[tuple[int, str], Ranked] = {}
         self._matching: dict[Hashable, Matching] = {}
         self._categories: CategoryListings | None = None  # listed at the first category asked for
-        self._neighbours = RankedMemo(NEIGHBOURS_KEPT)
+        self._neighbours = RankedMemo()  # nearest items by text ("Because you viewed", similar items)
 
     @property
     def vectors(self) -> np.ndarray:

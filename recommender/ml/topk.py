@@ -31,12 +31,16 @@ def ranked_pairs(keys: np.ndarray, indices: np.ndarray, scores: np.ndarray) -> l
     return list(zip(keys[indices[kept]].tolist(), scores[kept].tolist()))
 
 
+# Items whose nearest items are remembered, per catalog snapshot and per loaded model: a scan of every vector each.
+NEIGHBOURS_KEPT = 2048
+
+
 class RankedMemo:
     """Ranked lists by key, for keys asked for again and again (an item's nearest items), kept as arrays: a
     tenth of the memory of Python pairs. Emptied whole when `size` keys are kept, so a read never waits on an
     eviction order; the caller empties it when what the lists were ranked from changes."""
 
-    def __init__(self, size: int):
+    def __init__(self, size: int = NEIGHBOURS_KEPT):
         self.size = size
         self._kept: dict = {}
 

@@ -20,8 +20,6 @@ from ..signals import version_serving
 
 logger = logging.getLogger(__name__)
 
-NEIGHBOURS_KEPT = 2048
-
 
 class VersionNotServable(Exception):
     pass
@@ -35,7 +33,7 @@ class LoadedModel:
     item_pks: np.ndarray
     item_index: dict[int, int]
     # Items' nearest items by the model (its artifact never changes): a scan of every item vector each.
-    neighbours: RankedMemo = field(default_factory=lambda: RankedMemo(NEIGHBOURS_KEPT))
+    neighbours: RankedMemo = field(default_factory=RankedMemo)
 
 
 _loaded: dict[int, LoadedModel] = {}
